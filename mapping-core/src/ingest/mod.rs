@@ -1,0 +1,424 @@
+//! Ingest: a CRM export (CSV or TSV, as Salesforce, HubSpot or a spreadsheet writes it) to
+//! [`Account`]s, with every data row either accepted or rejected with a reason.
+//!
+//! What real exports throw at us, and what happens to it:
+//! - the delimiter (`,` `;` TAB `|`) is detected from the first lines, outside quotes;
+//! - UTF-8 with or without a byte-order mark is read as is; a field that is not UTF-8 is
+//!   decoded as Windows-1252 (Excel's "CSV" on Western Windows) and a warning says so;
+//!   UTF-16 exports (Excel's "Unicode text") are decoded whole;
+//! - quoted fields may hold delimiters and newlines; blank lines are skipped;
+//! - a row shorter than the header has its missing cells blank (and is counted in a
+//!   warning); a row longer than the header is rejected, since its cells cannot be placed;
+//! - duplicate header names get a suffix (`Email (2)`) so that both columns stay usable.
+//!
+//! The columns are recognised by name ([`columns`]); a population (Customers, Open
+//! Opportunities, ...) is derived from a status column ([`population`]).
+
+mod columns;
+mod population;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+pub use columns::{ColumnMap, ColumnOverride, CrmLayout, Role};
+pub use population::{Population, PopulationRules};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// One accepted CRM row, as read (not yet normalized).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Account {
+    /// 1-based data row number (the first row after the header is 1).
+    pub row: u64,
+    /// CRM record id (Salesforce Account ID, HubSpot Record ID), if the file has one.
+    pub record_id: Option<String>,
+    /// Company name as written.
+    pub name: Option<String>,
+    /// Website, URL and domain values as written.
+    pub websites: Vec<String>,
+    /// E-mail addresses as written (a cell may hold several, separated by `;` or `,`).
+    pub emails: Vec<String>,
+    /// Country as written.
+    pub country: Option<String>,
+    /// The population this account belongs to, from the status column.
+    pub population: Population,
+    /// The status value as written (type, lifecycle stage, ...).
+    pub status: Option<String>,
+    /// Account owner.
+    pub owner: Option<String>,
+    /// Pipeline amount, when an amount column is present and the value parses.
+    pub amount: Option<f64>,
+    /// Values of the columns not used for matching, aligned with [`Dataset::extra_columns`].
+    pub extra: Vec<String>,
+    /// Problems with single cells that did not reject the row (an unreadable amount, ...).
+    pub notes: Vec<String>,
+}
+
+/// A row that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reject {
+    /// 1-based data row number.
+    pub row: u64,
+    /// 1-based line in the file where the row starts.
+    pub line: u64,
+    /// The column concerned, when one is.
+    pub column: Option<String>,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// What was read from one file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Dataset {
+    /// The file name or label given to the reader.
+    pub source: String,
+    /// The header as read (duplicates disambiguated).
+    pub headers: Vec<String>,
+    /// The detected (or overridden) column layout.
+    pub columns: ColumnMap,
+    /// Names of the columns kept as extra fields, for reports.
+    pub extra_columns: Vec<String>,
+    /// The accepted rows.
+    pub accounts: Vec<Account>,
+    /// The rejected rows.
+    pub rejects: Vec<Reject>,
+    /// File-level observations (encoding, ragged rows), one line each.
+    pub warnings: Vec<String>,
+    /// Data rows read: always `accounts.len() + rejects.len()`.
+    pub rows_read: u64,
+    /// The delimiter used.
+    pub delimiter: char,
+}
+
+/// How to read a CRM export. `Default` detects everything.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct IngestOptions {
+    /// Force a delimiter instead of detecting it.
+    pub delimiter: Option<u8>,
+    /// Explicit column assignments, which replace detection for their role.
+    pub columns: Vec<ColumnOverride>,
+    /// Custom population rules, applied before the built-in ones.
+    pub populations: PopulationRules,
+}
+
+impl IngestOptions {
+    /// Options that detect the delimiter and the columns.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forces the field delimiter.
+    ///
+    /// ```
+    /// let opts = mapping_core::IngestOptions::new().delimiter(b';');
+    /// # let _ = opts;
+    /// ```
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = Some(delimiter);
+        self
+    }
+
+    /// Assigns a column to a role, replacing what detection found for that role.
+    ///
+    /// ```
+    /// use mapping_core::{IngestOptions, ColumnOverride, Role};
+    /// let opts = IngestOptions::new().column(ColumnOverride::new(Role::Name, "Organisation"));
+    /// # let _ = opts;
+    /// ```
+    pub fn column(mut self, column: ColumnOverride) -> Self {
+        self.columns.push(column);
+        self
+    }
+
+    /// Sets custom population rules.
+    ///
+    /// ```
+    /// use mapping_core::{IngestOptions, PopulationRules};
+    /// let rules = PopulationRules::parse(&["Churned=former customer"]).unwrap();
+    /// let opts = IngestOptions::new().populations(rules);
+    /// # let _ = opts;
+    /// ```
+    pub fn populations(mut self, rules: PopulationRules) -> Self {
+        self.populations = rules;
+        self
+    }
+}
+
+/// Reads a CRM export from a file.
+pub fn read_path(path: &Path, options: &IngestOptions) -> Result<Dataset> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path.to_owned()), e))?;
+    read(file, &path.display().to_string(), options)
+}
+
+/// Reads a CRM export from any reader; `source` names it in messages.
+///
+/// ```
+/// use mapping_core::{ingest, IngestOptions};
+/// let csv = "Account Name,Website,Type\nAcme Ltd,https://www.acme.co.uk,Customer\n,,\n";
+/// let data = ingest::read(csv.as_bytes(), "example.csv", &IngestOptions::new()).unwrap();
+/// assert_eq!(data.accounts.len(), 1);
+/// assert_eq!(data.rejects.len(), 1);
+/// assert_eq!(data.rows_read, 2);
+/// ```
+pub fn read<R: Read>(input: R, source: &str, options: &IngestOptions) -> Result<Dataset> {
+    let io_err = |e| Error::io(Some(source.into()), e);
+    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let head = fill_head(&mut reader).map_err(io_err)?;
+    if head.is_empty() {
+        return Err(ErrorKind::EmptyInput { source: source.into() }.into());
+    }
+    let mut warnings = Vec::new();
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).map_err(io_err)?;
+        let (text, encoding, _) = encoding_rs::Encoding::for_bom(&all)
+            .map(|(enc, _)| enc.decode(&all))
+            .unwrap_or_else(|| encoding_rs::UTF_16LE.decode(&all));
+        warnings.push(format!("decoded from {} (byte-order mark)", encoding.name()));
+        let bytes = text.into_owned().into_bytes();
+        return read_text(&bytes[..], source, options, warnings);
+    }
+    check_text(&head, source)?;
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    read_text(reader, source, options, warnings)
+}
+
+/// Fills the buffer with up to 64 KiB of the input without consuming it.
+fn fill_head<R: Read>(reader: &mut BufReader<R>) -> std::io::Result<Vec<u8>> {
+    loop {
+        match reader.fill_buf() {
+            Ok(buf) => return Ok(buf.to_vec()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn check_text(head: &[u8], source: &str) -> Result<()> {
+    let not_csv = |reason: &str| -> Result<()> {
+        Err(ErrorKind::NotCsv {
+            source: source.into(),
+            reason: reason.into(),
+        }
+        .into())
+    };
+    if head.starts_with(b"PK\x03\x04") {
+        return not_csv("it is a ZIP archive (an .xlsx workbook?); export it as CSV first");
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return not_csv("it is an old Excel .xls workbook; export it as CSV first");
+    }
+    if head.starts_with(b"%PDF") {
+        return not_csv("it is a PDF document");
+    }
+    if head.contains(&0) {
+        return not_csv("it contains binary data (NUL bytes)");
+    }
+    Ok(())
+}
+
+/// Picks the delimiter that splits the first lines into the most equal, non-trivial fields.
+fn detect_delimiter(head: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let mut lines: Vec<[usize; 4]> = Vec::new();
+    let mut counts = [0usize; 4];
+    let mut in_quotes = false;
+    for &b in head {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => {
+                lines.push(counts);
+                counts = [0; 4];
+                if lines.len() >= 20 {
+                    break;
+                }
+            }
+            _ if !in_quotes => {
+                if let Some(i) = CANDIDATES.iter().position(|c| *c == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    if counts.iter().any(|c| *c > 0) {
+        lines.push(counts);
+    }
+    let Some(header) = lines.first().copied() else {
+        return b',';
+    };
+    let score = |i: usize| -> (usize, usize) {
+        if header[i] == 0 {
+            return (0, 0);
+        }
+        let agree = lines.iter().filter(|l| l[i] == header[i]).count();
+        (agree, header[i])
+    };
+    (0..CANDIDATES.len())
+        .max_by_key(|i| score(*i))
+        .filter(|i| header[*i] > 0)
+        .map_or(b',', |i| CANDIDATES[i])
+}
+
+fn read_text<R: Read>(input: R, source: &str, options: &IngestOptions, mut warnings: Vec<String>) -> Result<Dataset> {
+    let mut input = BufReader::with_capacity(1 << 16, input);
+    let head = fill_head(&mut input).map_err(|e| Error::io(Some(source.into()), e))?;
+    let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(&head));
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut record = csv::ByteRecord::new();
+    let mut decoded_1252 = 0u64;
+    let csv_error = |e: csv::Error| -> Error {
+        let line = e.position().map_or(0, |p| p.line());
+        ErrorKind::Csv {
+            source: source.into(),
+            line,
+            message: e.to_string(),
+        }
+        .into()
+    };
+    if !csv.read_byte_record(&mut record).map_err(csv_error)? {
+        return Err(ErrorKind::EmptyInput { source: source.into() }.into());
+    }
+    let headers = header_names(&record, &mut decoded_1252);
+    let columns = ColumnMap::detect(&headers, &options.columns, source)?;
+    if !columns.has_identifier() {
+        return Err(ErrorKind::NoIdentifyingColumn {
+            source: source.into(),
+            headers,
+        }
+        .into());
+    }
+    if headers.len() == 1 && head.len() > 64 && !head.contains(&delimiter) {
+        warnings.push(format!(
+            "only one column found with delimiter {:?}; use --delimiter if the file uses another",
+            delimiter as char
+        ));
+    }
+    let extra_columns: Vec<String> = columns.extras.iter().map(|i| headers[*i].clone()).collect();
+    let mut accounts = Vec::new();
+    let mut rejects = Vec::new();
+    let mut short_rows = 0u64;
+    let mut row = 0u64;
+    let mut fields: Vec<String> = Vec::with_capacity(headers.len());
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // A broken record (invalid quoting is tolerated by the parser; this is I/O or
+                // UTF-8 at the parser level): the row is rejected and reading goes on.
+                row += 1;
+                let line = e.position().map_or(0, |p| p.line());
+                rejects.push(Reject {
+                    row,
+                    line,
+                    column: None,
+                    reason: format!("unreadable row: {e}"),
+                });
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(csv_error(e));
+                }
+                continue;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            continue; // a blank (or whitespace-only) line is not a row
+        }
+        row += 1;
+        if record.len() > headers.len() && record.iter().skip(headers.len()).any(|f| !f.trim_ascii().is_empty()) {
+            rejects.push(Reject {
+                row,
+                line,
+                column: None,
+                reason: format!(
+                    "row has {} fields but the header has {}; its cells cannot be placed",
+                    record.len(),
+                    headers.len()
+                ),
+            });
+            continue;
+        }
+        if record.len() < headers.len() {
+            short_rows += 1;
+        }
+        fields.clear();
+        for i in 0..headers.len() {
+            fields.push(
+                record
+                    .get(i)
+                    .map_or_else(String::new, |f| decode_field(f, &mut decoded_1252)),
+            );
+        }
+        match columns.build_account(row, &fields, &options.populations) {
+            Ok(account) => accounts.push(account),
+            Err(reason) => rejects.push(Reject {
+                row,
+                line,
+                column: None,
+                reason,
+            }),
+        }
+    }
+    if decoded_1252 > 0 {
+        warnings.push(format!(
+            "{decoded_1252} field(s) were not UTF-8 and were decoded as Windows-1252; \
+             re-export as UTF-8 if names look wrong"
+        ));
+    }
+    if short_rows > 0 {
+        warnings.push(format!(
+            "{short_rows} row(s) had fewer fields than the header; missing cells were left blank"
+        ));
+    }
+    Ok(Dataset {
+        source: source.into(),
+        headers,
+        columns,
+        extra_columns,
+        rows_read: row,
+        accounts,
+        rejects,
+        warnings,
+        delimiter: delimiter as char,
+    })
+}
+
+fn decode_field(bytes: &[u8], decoded_1252: &mut u64) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.trim().to_owned(),
+        Err(_) => {
+            *decoded_1252 += 1;
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            text.trim().to_owned()
+        }
+    }
+}
+
+fn header_names(record: &csv::ByteRecord, decoded_1252: &mut u64) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(record.len());
+    for (i, field) in record.iter().enumerate() {
+        let mut name = decode_field(field, decoded_1252)
+            .trim_matches('\u{FEFF}')
+            .trim()
+            .to_owned();
+        if name.is_empty() {
+            name = format!("column {}", i + 1);
+        }
+        let base = name.clone();
+        let mut n = 2;
+        while names.iter().any(|existing| existing.eq_ignore_ascii_case(&name)) {
+            name = format!("{base} ({n})");
+            n += 1;
+        }
+        names.push(name);
+    }
+    names
+}

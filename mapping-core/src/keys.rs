@@ -1,0 +1,414 @@
+//! Match keys: the typed values two partners compare privately.
+//!
+//! The private intersection can only test equality, so all fuzziness lives here: each key
+//! type is one way two CRM rows can name the same organisation. Every key costs a
+//! hash-to-group and two scalar multiplications per party in the protocol, so each type
+//! must be worth it (docs/matching.md gives what each one catches and what it risks):
+//!
+//! | type | value | tier | catches |
+//! |---|---|---|---|
+//! | `DOMAIN` | registrable domain | strong | any URL, host or e-mail spelling of one site |
+//! | `BRAND_NAME` | brand label + first name token | strong | `acme.com` vs `acme.de` for "Acme" |
+//! | `NAME_COUNTRY` | folded name + ISO country | strong | accounts without a website |
+//! | `NAME` | folded name | medium | no website, no or different country |
+//! | `NAME_FUZZY` | consonant skeleton of the name | weak | typos; off by default |
+//!
+//! The type is the first byte of the key, so `NAME(acme)` never equals `DOMAIN(acme)`.
+
+use std::fmt;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::ingest::{Account, ColumnMap, Dataset, Reject};
+use crate::normalize::{first_significant_token, normalize_account, DomainSource, NormalizedAccount};
+
+/// A kind of match key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum KeyType {
+    /// Registrable domain.
+    Domain,
+    /// Brand label of a website domain + first significant token of the name.
+    BrandName,
+    /// Normalized name + ISO country.
+    NameCountry,
+    /// Normalized name.
+    Name,
+    /// Consonant skeleton of the normalized name (typo-tolerant).
+    NameFuzzy,
+}
+
+/// How much a matching key type says about two accounts being the same organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// A fuzzy key alone: review before acting.
+    Weak,
+    /// The name alone: likely, worth a look.
+    Medium,
+    /// Domain or name plus a second attribute.
+    Strong,
+}
+
+impl KeyType {
+    /// All key types, in priority order.
+    pub const ALL: [KeyType; 5] = [
+        KeyType::Domain,
+        KeyType::BrandName,
+        KeyType::NameCountry,
+        KeyType::Name,
+        KeyType::NameFuzzy,
+    ];
+
+    /// The byte that starts every key of this type (part of the hashed input).
+    pub fn tag(self) -> u8 {
+        match self {
+            KeyType::Domain => 1,
+            KeyType::BrandName => 2,
+            KeyType::NameCountry => 3,
+            KeyType::Name => 4,
+            KeyType::NameFuzzy => 5,
+        }
+    }
+
+    /// The type of a tag byte.
+    pub fn from_tag(tag: u8) -> Option<KeyType> {
+        KeyType::ALL.into_iter().find(|t| t.tag() == tag)
+    }
+
+    /// The confidence tier of a match on this key type.
+    pub fn tier(self) -> Tier {
+        match self {
+            KeyType::Domain | KeyType::BrandName | KeyType::NameCountry => Tier::Strong,
+            KeyType::Name => Tier::Medium,
+            KeyType::NameFuzzy => Tier::Weak,
+        }
+    }
+
+    /// The name used in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::Domain => "DOMAIN",
+            KeyType::BrandName => "BRAND_NAME",
+            KeyType::NameCountry => "NAME_COUNTRY",
+            KeyType::Name => "NAME",
+            KeyType::NameFuzzy => "NAME_FUZZY",
+        }
+    }
+
+    /// Parses a key type name (case-insensitive, `-` or `_`).
+    pub fn parse(s: &str) -> Option<KeyType> {
+        let s = s.trim().to_ascii_uppercase().replace('-', "_");
+        KeyType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One typed key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct MatchKey {
+    /// The key type.
+    pub kind: KeyType,
+    /// The normalized value (`acme.co.uk`, `acme|acme`, `acme|gb`).
+    pub value: String,
+}
+
+impl MatchKey {
+    /// The bytes that are hashed to the group: the type tag, then the UTF-8 value.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + self.value.len());
+        out.push(self.kind.tag());
+        out.extend_from_slice(self.value.as_bytes());
+        out
+    }
+}
+
+impl fmt::Display for MatchKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.kind, self.value)
+    }
+}
+
+/// Which keys to derive, and how many slots an account has in the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyConfig {
+    /// Enabled key types, in priority order (when an account has more keys than slots, the
+    /// later ones are dropped).
+    pub types: Vec<KeyType>,
+    /// Slots per account (K): every account sends exactly this many values, padded with
+    /// random points, so that the partner cannot tell how many keys an account has.
+    pub slots: usize,
+}
+
+impl Default for KeyConfig {
+    fn default() -> Self {
+        Self {
+            types: vec![KeyType::Domain, KeyType::BrandName, KeyType::NameCountry, KeyType::Name],
+            slots: 4,
+        }
+    }
+}
+
+impl KeyConfig {
+    /// The default: four slots; DOMAIN, BRAND_NAME, NAME_COUNTRY, NAME.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the enabled key types from names (`domain,brand_name,name`).
+    ///
+    /// ```
+    /// let cfg = mapping_core::KeyConfig::new().with_types("domain, name_country").unwrap();
+    /// assert_eq!(cfg.types.len(), 2);
+    /// assert!(mapping_core::KeyConfig::new().with_types("domain,zip").is_err());
+    /// ```
+    pub fn with_types(mut self, list: &str) -> Result<Self> {
+        let mut types = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let t = KeyType::parse(name).ok_or_else(|| {
+                Error::config(format!(
+                    "unknown key type {name:?}; known: domain, brand_name, name_country, name, name_fuzzy"
+                ))
+            })?;
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
+        if types.is_empty() {
+            return Err(Error::config("at least one key type is needed"));
+        }
+        self.types = types;
+        Ok(self)
+    }
+
+    /// Sets the number of slots per account (1 to 16).
+    ///
+    /// ```
+    /// assert_eq!(mapping_core::KeyConfig::new().with_slots(6).unwrap().slots, 6);
+    /// assert!(mapping_core::KeyConfig::new().with_slots(0).is_err());
+    /// ```
+    pub fn with_slots(mut self, slots: usize) -> Result<Self> {
+        if !(1..=16).contains(&slots) {
+            return Err(Error::config(format!("slots per account must be 1 to 16, not {slots}")));
+        }
+        self.slots = slots;
+        Ok(self)
+    }
+}
+
+/// Derives the keys of one normalized account, deduplicated, in priority order, at most
+/// `config.slots` of them. The second value counts the keys dropped for lack of slots.
+///
+/// ```
+/// use mapping_core::{ingest, keys, normalize, IngestOptions, KeyConfig};
+/// let csv = "Name,Website,Country\nAcme Ltd,https://shop.acme.co.uk/x,United Kingdom\n";
+/// let data = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
+/// let n = normalize::normalize_account(&data.accounts[0]);
+/// let (k, dropped) = keys::derive(&n, &KeyConfig::new());
+/// let shown: Vec<String> = k.iter().map(|k| k.to_string()).collect();
+/// assert_eq!(shown, ["DOMAIN(acme.co.uk)", "BRAND_NAME(acme|acme)", "NAME_COUNTRY(acme|GB)", "NAME(acme)"]);
+/// assert_eq!(dropped, 0);
+/// ```
+pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>, usize) {
+    let mut keys: Vec<MatchKey> = Vec::new();
+    let mut push = |kind: KeyType, value: String| {
+        let key = MatchKey { kind, value };
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    };
+    let token = account.name.as_deref().and_then(first_significant_token);
+    for kind in &config.types {
+        match kind {
+            KeyType::Domain => {
+                for d in &account.domains {
+                    push(KeyType::Domain, d.domain.registrable.clone());
+                }
+            }
+            KeyType::BrandName => {
+                if let Some(token) = token {
+                    for d in account
+                        .domains
+                        .iter()
+                        .filter(|d| d.source == DomainSource::Website && !d.domain.free_mail)
+                    {
+                        push(KeyType::BrandName, format!("{}|{token}", d.domain.brand));
+                    }
+                }
+            }
+            KeyType::NameCountry => {
+                if let (Some(name), Some(country)) = (&account.name, account.country) {
+                    push(KeyType::NameCountry, format!("{name}|{country}"));
+                }
+            }
+            KeyType::Name => {
+                if let Some(name) = &account.name {
+                    push(KeyType::Name, name.clone());
+                }
+            }
+            KeyType::NameFuzzy => {
+                if let Some(skeleton) = account.name.as_deref().and_then(skeleton) {
+                    push(KeyType::NameFuzzy, skeleton);
+                }
+            }
+        }
+    }
+    let dropped = keys.len().saturating_sub(config.slots);
+    keys.truncate(config.slots);
+    (keys, dropped)
+}
+
+/// The consonant skeleton of a normalized name: spaces removed, vowels after the first
+/// letter removed, runs of one letter collapsed (`acme corporation` has no legal form left
+/// to drop, so: `acmcrprtn`; `acmee` gives `acm` like `acme`). `None` under four letters,
+/// where skeletons collide too often to be worth a slot.
+fn skeleton(name: &str) -> Option<String> {
+    let letters: Vec<char> = name.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut out = String::new();
+    let mut last = None;
+    for (i, c) in letters.iter().copied().enumerate() {
+        let vowel = matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
+        if (i > 0 && vowel) || Some(c) == last {
+            if !vowel {
+                last = Some(c);
+            }
+            continue;
+        }
+        out.push(c);
+        last = Some(c);
+    }
+    (out.chars().count() >= 3 && letters.len() >= 4).then_some(out)
+}
+
+/// One accepted account with its normalized values and keys.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PreparedAccount {
+    /// The row as read.
+    pub account: Account,
+    /// Its normalized identifiers.
+    pub normalized: NormalizedAccount,
+    /// Its match keys (at least one).
+    pub keys: Vec<MatchKey>,
+}
+
+/// A whole list after ingest, normalization and key derivation: every row read is in
+/// `accounts` (it has at least one key) or in `rejects` (with the reasons).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PreparedList {
+    /// File name or label.
+    pub source: String,
+    /// Header as read.
+    pub headers: Vec<String>,
+    /// Column layout used.
+    pub columns: ColumnMap,
+    /// Columns kept for reports.
+    pub extra_columns: Vec<String>,
+    /// Accounts with keys.
+    pub accounts: Vec<PreparedAccount>,
+    /// Rows rejected at ingest or for lack of any usable key, in row order.
+    pub rejects: Vec<Reject>,
+    /// File-level warnings.
+    pub warnings: Vec<String>,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Keys dropped because an account had more keys than slots.
+    pub keys_dropped: u64,
+    /// The key configuration used.
+    #[serde(skip)]
+    pub config: KeyConfig,
+}
+
+impl PreparedList {
+    /// Normalizes every account of a dataset and derives its keys, in parallel on the
+    /// current rayon pool. Accounts with no usable key become rejects naming each value's
+    /// problem.
+    pub fn build(dataset: Dataset, config: &KeyConfig) -> PreparedList {
+        let results: Vec<(Account, NormalizedAccount, Vec<MatchKey>, usize)> = dataset
+            .accounts
+            .into_par_iter()
+            .map(|account| {
+                let normalized = normalize_account(&account);
+                let (keys, dropped) = derive(&normalized, config);
+                (account, normalized, keys, dropped)
+            })
+            .collect();
+        let mut accounts = Vec::with_capacity(results.len());
+        let mut rejects = dataset.rejects;
+        let mut keys_dropped = 0u64;
+        for (account, normalized, keys, dropped) in results {
+            keys_dropped += dropped as u64;
+            if keys.is_empty() {
+                let mut reason = String::from("no usable match key");
+                for issue in &normalized.issues {
+                    reason.push_str(&format!("; {} {:?}: {}", issue.field, issue.value, issue.reason));
+                }
+                if normalized.issues.is_empty() {
+                    reason.push_str("; the enabled key types need values this row does not have");
+                }
+                rejects.push(Reject {
+                    row: account.row,
+                    line: 0,
+                    column: None,
+                    reason,
+                });
+            } else {
+                accounts.push(PreparedAccount {
+                    account,
+                    normalized,
+                    keys,
+                });
+            }
+        }
+        rejects.sort_by_key(|r| r.row);
+        PreparedList {
+            source: dataset.source,
+            headers: dataset.headers,
+            columns: dataset.columns,
+            extra_columns: dataset.extra_columns,
+            accounts,
+            rejects,
+            warnings: dataset.warnings,
+            rows_read: dataset.rows_read,
+            keys_dropped,
+            config: config.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skeletons() {
+        assert_eq!(skeleton("acme").as_deref(), Some("acm"));
+        assert_eq!(skeleton("acmee").as_deref(), Some("acm"));
+        assert_eq!(skeleton("globex corp").as_deref(), Some("glbxcrp"));
+        assert_eq!(skeleton("ibm"), None);
+    }
+
+    #[test]
+    fn tags_round_trip_and_are_distinct() {
+        for t in KeyType::ALL {
+            assert_eq!(KeyType::from_tag(t.tag()), Some(t));
+            assert_eq!(KeyType::parse(t.as_str()), Some(t));
+        }
+        let a = MatchKey {
+            kind: KeyType::Name,
+            value: "acme".into(),
+        };
+        let b = MatchKey {
+            kind: KeyType::Domain,
+            value: "acme".into(),
+        };
+        assert_ne!(a.to_bytes(), b.to_bytes());
+    }
+}

@@ -1,0 +1,225 @@
+//! Company names and countries: from how people type them to one comparable form.
+//!
+//! A name goes through Unicode NFKC (full-width letters, ligatures and superscripts become
+//! plain ones), removal of invisible characters, full case folding (`Straße` = `STRASSE`),
+//! removal of diacritics on Latin letters only (`Müller` = `Muller`, `Łódź` = `Lodz`; Greek,
+//! Cyrillic, Arabic, Hebrew and CJK text stays as NFKC and folded, since stripping marks
+//! there changes letters), `&` spelled `and`, dots and apostrophes dropped (`A.B.C.` = `ABC`,
+//! `McDonald's` = `McDonalds`), other punctuation and symbols turned into spaces, and
+//! legal-form terms removed from the end and, for a few, from the start. A name is never
+//! reduced to nothing: `Limited Inc` keeps `limited`.
+
+use std::str::FromStr;
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use super::domain::is_invisible;
+use super::legal_forms::{LEADING, TRAILING};
+
+/// Articles skipped when looking for a name's first significant token.
+const ARTICLES: &[&str] = &[
+    "the", "der", "die", "das", "le", "la", "les", "el", "los", "las", "il", "de",
+];
+
+/// Normalizes a company name; `None` when nothing identifying is left (blank, punctuation).
+///
+/// ```
+/// use mapping_core::normalize_name;
+/// assert_eq!(normalize_name("Müller & Söhne GmbH & Co. KG").as_deref(), Some("muller and sohne"));
+/// assert_eq!(normalize_name("ACME, Inc.").as_deref(), Some("acme"));
+/// assert_eq!(normalize_name("Aktiebolaget Volvo").as_deref(), Some("volvo"));
+/// assert_eq!(normalize_name("Inc."), Some("inc".to_string())); // never empty
+/// ```
+pub fn normalize_name(raw: &str) -> Option<String> {
+    let text = fold_text(raw);
+    let mut tokens: Vec<&str> = text.split_whitespace().collect();
+    strip_legal_forms(&mut tokens);
+    if tokens.is_empty() {
+        None
+    } else {
+        Some(tokens.join(" "))
+    }
+}
+
+/// The first token of a normalized name that is not an article: `acme` for `the acme group`.
+pub fn first_significant_token(normalized: &str) -> Option<&str> {
+    let mut tokens = normalized.split(' ').filter(|t| !t.is_empty());
+    let first = tokens.next()?;
+    if ARTICLES.contains(&first) {
+        Some(tokens.next().unwrap_or(first))
+    } else {
+        Some(first)
+    }
+}
+
+/// NFKC, invisible-character removal, case folding, Latin transliteration, punctuation.
+/// The result has only letters, digits, combining marks (of non-Latin scripts) and single
+/// spaces between them.
+pub(crate) fn fold_text(raw: &str) -> String {
+    let nfkc: String = raw.chars().filter(|c| !is_invisible(*c)).nfkc().collect();
+    let folded: String = caseless::default_case_fold_str(&nfkc).nfkc().collect();
+    let latin = strip_latin_marks(&folded);
+    let mut out = String::with_capacity(latin.len());
+    for c in latin.chars() {
+        match c {
+            '&' => out.push_str(" and "),
+            '.' | '\'' | '\u{2019}' | '\u{2018}' | '`' | '\u{02BC}' | '\u{00B4}' => {}
+            c if c.is_alphanumeric() || is_combining_mark(c) => out.push(c),
+            _ => out.push(' '),
+        }
+    }
+    let mut joined = String::with_capacity(out.len());
+    for token in out.split_whitespace() {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(token);
+    }
+    joined
+}
+
+fn is_latin(c: char) -> bool {
+    c.is_ascii_alphabetic()
+        || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}' | '\u{2C60}'..='\u{2C7F}' | '\u{A720}'..='\u{A7FF}' | '\u{AB30}'..='\u{AB6F}')
+}
+
+/// Decomposes, drops combining marks that follow a Latin base letter, spells out the Latin
+/// letters that do not decompose (`ø`, `ł`, `æ`, ...), and recomposes everything else.
+fn strip_latin_marks(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_latin = false;
+    for c in s.nfd() {
+        if is_combining_mark(c) {
+            if !after_latin {
+                out.push(c);
+            }
+            continue;
+        }
+        after_latin = is_latin(c);
+        match c {
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'ø' => out.push('o'),
+            'ł' | 'ŀ' => out.push('l'),
+            'đ' | 'ð' => out.push('d'),
+            'þ' => out.push_str("th"),
+            'ı' => out.push('i'),
+            'ħ' => out.push('h'),
+            'ŧ' => out.push('t'),
+            'ß' => out.push_str("ss"),
+            _ => out.push(c),
+        }
+    }
+    out.nfc().collect()
+}
+
+fn term_tokens(term: &str) -> impl Iterator<Item = &str> {
+    term.split(' ')
+}
+
+/// Removes legal-form terms from the end (repeatedly, longest match first), then from the
+/// start, never removing the last remaining token.
+fn strip_legal_forms(tokens: &mut Vec<&str>) {
+    loop {
+        let best = TRAILING
+            .iter()
+            .map(|t| term_tokens(t).count())
+            .zip(TRAILING.iter())
+            .filter(|(n, t)| *n < tokens.len() && term_tokens(t).eq(tokens[tokens.len() - n..].iter().copied()))
+            .map(|(n, _)| n)
+            .max();
+        match best {
+            Some(n) => tokens.truncate(tokens.len() - n),
+            None => break,
+        }
+    }
+    loop {
+        let best = LEADING
+            .iter()
+            .map(|t| term_tokens(t).count())
+            .zip(LEADING.iter())
+            .filter(|(n, t)| *n < tokens.len() && term_tokens(t).eq(tokens[..*n].iter().copied()))
+            .map(|(n, _)| n)
+            .max();
+        match best {
+            Some(n) => {
+                tokens.drain(..n);
+            }
+            None => break,
+        }
+    }
+}
+
+/// Common local and informal spellings that the ISO tables do not carry.
+const COUNTRY_ALIASES: &[(&str, &str)] = &[
+    ("uk", "GB"),
+    ("greatbritain", "GB"),
+    ("britain", "GB"),
+    ("unitedkingdom", "GB"),
+    ("northernireland", "GB"),
+    ("wales", "GB"),
+    ("us", "US"),
+    ("usa", "US"),
+    ("unitedstates", "US"),
+    ("unitedstatesofamerica", "US"),
+    ("deutschland", "DE"),
+    ("allemagne", "DE"),
+    ("espana", "ES"),
+    ("espagne", "ES"),
+    ("italia", "IT"),
+    ("frankreich", "FR"),
+    ("nederland", "NL"),
+    ("holland", "NL"),
+    ("thenetherlands", "NL"),
+    ("belgique", "BE"),
+    ("belgie", "BE"),
+    ("osterreich", "AT"),
+    ("schweiz", "CH"),
+    ("suisse", "CH"),
+    ("svizzera", "CH"),
+    ("sverige", "SE"),
+    ("norge", "NO"),
+    ("danmark", "DK"),
+    ("suomi", "FI"),
+    ("polska", "PL"),
+    ("ceskarepublika", "CZ"),
+    ("czechia", "CZ"),
+    ("czechrepublic", "CZ"),
+    ("brasil", "BR"),
+    ("mexico", "MX"),
+    ("nippon", "JP"),
+    ("korea", "KR"),
+    ("southkorea", "KR"),
+    ("russia", "RU"),
+    ("uae", "AE"),
+    ("unitedarabemirates", "AE"),
+    ("turkiye", "TR"),
+    ("turkey", "TR"),
+    ("vietnam", "VN"),
+    ("hongkong", "HK"),
+    ("taiwan", "TW"),
+    ("ireland", "IE"),
+    ("eire", "IE"),
+];
+
+/// Normalizes a country to its ISO 3166-1 alpha-2 code from a code (`GB`, `GBR`, `826`), an
+/// English name or a common local name (`Deutschland`, `España`); `None` when unknown.
+///
+/// ```
+/// use mapping_core::normalize_country;
+/// assert_eq!(normalize_country("United Kingdom"), Some("GB"));
+/// assert_eq!(normalize_country("deutschland"), Some("DE"));
+/// assert_eq!(normalize_country("U.S.A."), Some("US"));
+/// assert_eq!(normalize_country("Atlantis"), None);
+/// ```
+pub fn normalize_country(raw: &str) -> Option<&'static str> {
+    let compact: String = fold_text(raw).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    if compact.is_empty() {
+        return None;
+    }
+    if let Some((_, code)) = COUNTRY_ALIASES.iter().find(|(alias, _)| *alias == compact) {
+        return Some(code);
+    }
+    celes::Country::from_str(&compact).ok().map(|c| c.alpha2)
+}
