@@ -27,6 +27,7 @@ mod error;
 pub mod ingest;
 pub mod keys;
 pub mod normalize;
+pub mod psi;
 
 pub use error::{Error, ErrorKind, Result};
 pub use ingest::{Account, ColumnOverride, Dataset, IngestOptions, Population, PopulationRules, Reject, Role};

@@ -94,6 +94,7 @@ pub(crate) const TRAILING: &[&str] = &[
     "cvba",
     "ab",
     "ab publ",
+    "publ",
     "oy",
     "oyj",
     "as",

@@ -59,9 +59,10 @@ pub fn first_significant_token(normalized: &str) -> Option<&str> {
 pub(crate) fn fold_text(raw: &str) -> String {
     let nfkc: String = raw.chars().filter(|c| !is_invisible(*c)).nfkc().collect();
     let folded: String = caseless::default_case_fold_str(&nfkc).nfkc().collect();
-    let latin = strip_latin_marks(&folded);
-    let mut out = String::with_capacity(latin.len());
-    for c in latin.chars() {
+    // Punctuation first: dropping an apostrophe can put a mark next to a Latin letter, and
+    // the mark must then go in this pass, not the next (idempotence).
+    let mut out = String::with_capacity(folded.len());
+    for c in folded.chars() {
         match c {
             '&' => out.push_str(" and "),
             '.' | '\'' | '\u{2019}' | '\u{2018}' | '`' | '\u{02BC}' | '\u{00B4}' => {}
@@ -69,8 +70,9 @@ pub(crate) fn fold_text(raw: &str) -> String {
             _ => out.push(' '),
         }
     }
-    let mut joined = String::with_capacity(out.len());
-    for token in out.split_whitespace() {
+    let latin = strip_latin_marks(&out);
+    let mut joined = String::with_capacity(latin.len());
+    for token in latin.split_whitespace() {
         if !joined.is_empty() {
             joined.push(' ');
         }

@@ -1,0 +1,396 @@
+//! The wire format: three self-describing binary messages, checked field by field before
+//! anything in them is used.
+//!
+//! ```text
+//! offset size  field
+//! 0      6     magic "ACMAP\0"
+//! 6      1     version (1)
+//! 7      1     message type: 1 initiator's points, 2 responder's reply, 3 initiator's final
+//! 8      1     mode: 0 matches, 1 counts only
+//! 9      1     slots per account (K), 1..=16
+//! 10     1     truncation: bytes kept of each double-blinded value, 16..=32
+//! 11     1     reserved, 0
+//! 12     16    session id (chosen by the initiator)
+//! 28     16    transcript: first 16 bytes of the previous message's checksum (0 in step 1)
+//! 44     8     sender's account count n (big-endian)
+//! 52     8     returned value count r
+//! 60     2     population count p (at most 1024)
+//! 62     ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
+//! ...    r·T   returned double-blinded values, truncated to T bytes (types 2 and 3)
+//! ...    n·K·32  the sender's blinded points, grouped by population (types 1 and 2)
+//! end-32 32    SHA-256 of everything before it (integrity, not authenticity)
+//! ```
+//!
+//! A decoder error names the field and what was wrong; lengths are checked against the
+//! bytes actually present (and the caller's set-size limit) before any allocation.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Magic bytes at the start of every message.
+pub const MAGIC: &[u8; 6] = b"ACMAP\0";
+/// Wire-format version.
+pub const VERSION: u8 = 1;
+const FIXED_HEADER: usize = 62;
+const CHECKSUM: usize = 32;
+const MAX_POPULATIONS: usize = 1024;
+const MAX_LABEL: usize = 256;
+
+/// Which step of the protocol a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageType {
+    /// Initiator to responder: `a·H(t)` for every initiator slot.
+    InitiatorPoints = 1,
+    /// Responder to initiator: `b·a·H(t)` in the initiator's order, and `b·H(u)` for every
+    /// responder slot.
+    ResponderReply = 2,
+    /// Initiator to responder: `a·b·H(u)` in the responder's order.
+    InitiatorFinal = 3,
+}
+
+impl MessageType {
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            1 => Some(Self::InitiatorPoints),
+            2 => Some(Self::ResponderReply),
+            3 => Some(Self::InitiatorFinal),
+            _ => None,
+        }
+    }
+
+    /// Step number (1, 2, 3).
+    pub fn step(self) -> u8 {
+        self as u8
+    }
+}
+
+/// What each side learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Each side learns which of its accounts match, the partner's account index and
+    /// population, and the key types that matched.
+    Matches,
+    /// Each side learns only the population × population counts.
+    CountsOnly,
+}
+
+impl Mode {
+    fn to_byte(self) -> u8 {
+        match self {
+            Mode::Matches => 0,
+            Mode::CountsOnly => 1,
+        }
+    }
+
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(Mode::Matches),
+            1 => Some(Mode::CountsOnly),
+            _ => None,
+        }
+    }
+}
+
+/// A decoded (or to-be-encoded) protocol message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Protocol step.
+    pub kind: MessageType,
+    /// Mode of the session.
+    pub mode: Mode,
+    /// Slots per account (K).
+    pub slots: u8,
+    /// Bytes kept of each double-blinded value.
+    pub truncation: u8,
+    /// Session id.
+    pub session: [u8; 16],
+    /// First 16 bytes of the previous message's checksum: binds a reply to the exact
+    /// message it answers, so replies cannot be mixed across runs of one session.
+    pub previous: [u8; 16],
+    /// The sender's populations in message order, with account counts (empty in step 3).
+    pub populations: Vec<(String, u64)>,
+    /// Returned double-blinded values, `truncation` bytes each, concatenated.
+    pub returned: Vec<u8>,
+    /// The sender's blinded points, 32 bytes each, `slots` per account, concatenated.
+    pub points: Vec<u8>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+fn err(field: &str, what: impl Into<String>) -> Error {
+    Error::message(format!("protocol message ({field})"), what)
+}
+
+impl Message {
+    /// The sender's number of accounts (sum of its population sizes).
+    pub fn accounts(&self) -> u64 {
+        self.populations.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Number of returned values.
+    pub fn returned_count(&self) -> usize {
+        self.returned.len() / usize::from(self.truncation.max(1))
+    }
+
+    fn header(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(FIXED_HEADER + 64 * self.populations.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&[
+            VERSION,
+            self.kind as u8,
+            self.mode.to_byte(),
+            self.slots,
+            self.truncation,
+            0,
+        ]);
+        out.extend_from_slice(&self.session);
+        out.extend_from_slice(&self.previous);
+        out.extend_from_slice(&self.accounts().to_be_bytes());
+        out.extend_from_slice(&(self.returned_count() as u64).to_be_bytes());
+        out.extend_from_slice(&(self.populations.len() as u16).to_be_bytes());
+        for (label, n) in &self.populations {
+            out.extend_from_slice(&(label.len() as u16).to_be_bytes());
+            out.extend_from_slice(label.as_bytes());
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+        out
+    }
+
+    /// The checksum of the encoded message (SHA-256 of everything before it), computed
+    /// without encoding.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.header());
+        h.update(&self.returned);
+        h.update(&self.points);
+        h.finalize().into()
+    }
+
+    /// The transcript value a reply to this message must carry.
+    pub fn transcript(&self) -> [u8; 16] {
+        let mut t = [0u8; 16];
+        t.copy_from_slice(&self.digest()[..16]);
+        t
+    }
+
+    /// Encodes the message with its checksum.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.header();
+        out.reserve(self.returned.len() + self.points.len() + CHECKSUM);
+        out.extend_from_slice(&self.returned);
+        out.extend_from_slice(&self.points);
+        let sum = Sha256::digest(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    /// Decodes and checks a message on its own: magic, version, checksum, every header field,
+    /// and that the lengths add up. `max_accounts` bounds the sender's declared account count
+    /// (the set-size guard) before anything is allocated for it. Whether the message fits
+    /// the session (id, step, counts) is checked by the session.
+    pub fn decode(bytes: &[u8], max_accounts: u64) -> Result<Message> {
+        if bytes.len() < FIXED_HEADER + CHECKSUM {
+            return Err(err(
+                "length",
+                format!(
+                    "{} bytes is shorter than any message ({} bytes)",
+                    bytes.len(),
+                    FIXED_HEADER + CHECKSUM
+                ),
+            ));
+        }
+        if &bytes[..6] != MAGIC {
+            return Err(err("magic", "not an acctmap protocol message"));
+        }
+        if bytes[6] != VERSION {
+            return Err(err(
+                "version",
+                format!("version {} is not supported (this build speaks {VERSION})", bytes[6]),
+            ));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - CHECKSUM);
+        if Sha256::digest(body).as_slice() != sum {
+            return Err(err(
+                "checksum",
+                "the message is corrupted or was changed (checksum mismatch)",
+            ));
+        }
+        let kind = MessageType::from_byte(bytes[7])
+            .ok_or_else(|| err("type", format!("unknown message type {}", bytes[7])))?;
+        let mode = Mode::from_byte(bytes[8]).ok_or_else(|| err("mode", format!("unknown mode {}", bytes[8])))?;
+        let slots = bytes[9];
+        if !(1..=16).contains(&slots) {
+            return Err(err("slots", format!("{slots} slots per account is outside 1..=16")));
+        }
+        let truncation = bytes[10];
+        if !(16..=32).contains(&truncation) {
+            return Err(err("truncation", format!("{truncation} bytes is outside 16..=32")));
+        }
+        if bytes[11] != 0 {
+            return Err(err("reserved", "reserved byte is not zero"));
+        }
+        let mut session = [0u8; 16];
+        session.copy_from_slice(&bytes[12..28]);
+        let mut previous = [0u8; 16];
+        previous.copy_from_slice(&bytes[28..44]);
+        let read_u64 = |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+        let accounts = read_u64(44);
+        let returned_count = read_u64(52);
+        let pop_count = usize::from(u16::from_be_bytes([bytes[60], bytes[61]]));
+        if accounts > max_accounts {
+            return Err(Error::protocol(format!(
+                "the partner declares {accounts} accounts, more than this side accepts ({max_accounts}); \
+                 a larger set could probe for accounts beyond a real list (raise --max-peer-accounts if expected)"
+            )));
+        }
+        if pop_count > MAX_POPULATIONS {
+            return Err(err(
+                "populations",
+                format!("{pop_count} populations is more than {MAX_POPULATIONS}"),
+            ));
+        }
+        let mut at = FIXED_HEADER;
+        let mut populations = Vec::with_capacity(pop_count);
+        for i in 0..pop_count {
+            let need = |at: usize, n: usize| -> Result<()> {
+                if at + n > body.len() {
+                    Err(err("populations", format!("truncated in population {}", i + 1)))
+                } else {
+                    Ok(())
+                }
+            };
+            need(at, 2)?;
+            let len = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
+            at += 2;
+            if len > MAX_LABEL {
+                return Err(err(
+                    "populations",
+                    format!("label {} is {len} bytes, more than {MAX_LABEL}", i + 1),
+                ));
+            }
+            need(at, len + 8)?;
+            let label = std::str::from_utf8(&body[at..at + len])
+                .map_err(|_| err("populations", format!("label {} is not UTF-8", i + 1)))?
+                .to_owned();
+            at += len;
+            let n = u64::from_be_bytes(body[at..at + 8].try_into().unwrap_or([0; 8]));
+            at += 8;
+            if populations.iter().any(|(l, _)| *l == label) {
+                return Err(err("populations", format!("population {label:?} appears twice")));
+            }
+            populations.push((label, n));
+        }
+        let declared: u128 = populations.iter().map(|(_, n)| u128::from(*n)).sum();
+        if declared != u128::from(accounts) {
+            return Err(err(
+                "populations",
+                format!("population sizes add up to {declared}, but the header says {accounts} accounts"),
+            ));
+        }
+        let remaining = (body.len() - at) as u128;
+        let returned_len = u128::from(returned_count) * u128::from(truncation);
+        let points_len = u128::from(accounts) * u128::from(slots) * 32;
+        let (want_returned, want_points) = match kind {
+            MessageType::InitiatorPoints => (false, true),
+            MessageType::ResponderReply => (true, true),
+            MessageType::InitiatorFinal => (true, false),
+        };
+        if !want_returned && returned_count != 0 {
+            return Err(err(
+                "returned values",
+                format!(
+                    "a step-{} message carries no returned values, this one declares {returned_count}",
+                    kind.step()
+                ),
+            ));
+        }
+        if !want_points && accounts != 0 {
+            return Err(err(
+                "points",
+                format!(
+                    "a step-{} message carries no points, this one declares {accounts} accounts",
+                    kind.step()
+                ),
+            ));
+        }
+        if returned_len + points_len != remaining {
+            return Err(err(
+                "length",
+                format!(
+                    "the header announces {} bytes of values, the message has {remaining} (truncated or padded)",
+                    returned_len + points_len
+                ),
+            ));
+        }
+        let returned_end = at + returned_len as usize;
+        Ok(Message {
+            kind,
+            mode,
+            slots,
+            truncation,
+            session,
+            previous,
+            populations,
+            returned: body[at..returned_end].to_vec(),
+            points: body[returned_end..].to_vec(),
+        })
+    }
+
+    /// A human-readable account of what this message discloses, for review before sending.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "acctmap protocol message v{VERSION}, step {} ({})\n  session: {}\n  mode: {}\n  slots per account: {}\n",
+            self.kind.step(),
+            match self.kind {
+                MessageType::InitiatorPoints => "initiator's blinded keys",
+                MessageType::ResponderReply => "responder's reply",
+                MessageType::InitiatorFinal => "initiator's final values",
+            },
+            hex(&self.session),
+            match self.mode {
+                Mode::Matches => "matches (each side learns which accounts match)",
+                Mode::CountsOnly => "counts only (each side learns population x population counts)",
+            },
+            self.slots
+        );
+        if !self.populations.is_empty() || self.kind != MessageType::InitiatorFinal {
+            s.push_str(&format!(
+                "  sender's accounts: {}\n  sender's populations:\n",
+                self.accounts()
+            ));
+            for (label, n) in &self.populations {
+                s.push_str(&format!("    {label}: {n}\n"));
+            }
+        }
+        if !self.points.is_empty() {
+            s.push_str(&format!(
+                "  blinded points: {} ({} accounts x {} slots; keys blinded with the sender's secret, empty slots random)\n",
+                self.points.len() / 32,
+                self.accounts(),
+                self.slots
+            ));
+        }
+        if !self.returned.is_empty() {
+            s.push_str(&format!(
+                "  returned values: {} (the partner's points blinded once more, {} bytes each)\n",
+                self.returned_count(),
+                self.truncation
+            ));
+        }
+        s.push_str(
+            "  discloses: the counts above and values that reveal nothing about keys the partner does not also hold\n",
+        );
+        s
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,687 @@
+//! The two parties of one session, as state machines driven by messages in and out.
+//!
+//! ```text
+//! Initiator::start(input)            -> (Initiator, message 1)
+//! Responder::respond(input, msg 1)   -> (Responder, message 2)
+//! Initiator::finish(msg 2)           -> (PsiResult, message 3)
+//! Responder::complete(msg 3)         -> PsiResult
+//! ```
+//!
+//! Each step consumes the state it needs, so a step cannot run twice on one state; every
+//! incoming message is checked against the session (id, step, mode, slots, counts) before
+//! any of its points is used. Work runs on the current rayon pool: call a step inside
+//! `pool.install(..)` to choose the threads.
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use hashbrown::HashMap;
+use rand_core::{OsRng, RngCore};
+use rayon::prelude::*;
+
+use super::group::{decompress, hash_key, random_point, SessionKey, BATCH};
+use super::messages::{Message, MessageType, Mode};
+use crate::error::{Error, Result};
+use crate::keys::{KeyType, MatchKey};
+
+/// Session settings. Both sides must agree on `mode` (the responder may only narrow
+/// matches to counts), `slots` and `truncation`; `max_peer_accounts` is each side's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PsiConfig {
+    /// What each side learns.
+    pub mode: Mode,
+    /// Slots per account (K).
+    pub slots: u8,
+    /// Bytes of each double-blinded value compared (16 = 128 bits, up to 32).
+    pub truncation: u8,
+    /// The largest partner account count this side accepts (the set-size guard).
+    pub max_peer_accounts: u64,
+}
+
+impl Default for PsiConfig {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Matches,
+            slots: 4,
+            truncation: 16,
+            max_peer_accounts: 1_000_000,
+        }
+    }
+}
+
+impl PsiConfig {
+    /// Defaults: matches mode, 4 slots, 16-byte values, at most 1,000,000 partner accounts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the mode.
+    ///
+    /// ```
+    /// use mapping_core::psi::{Mode, PsiConfig};
+    /// assert_eq!(PsiConfig::new().mode(Mode::CountsOnly).mode, Mode::CountsOnly);
+    /// ```
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets the slots per account (1 to 16).
+    ///
+    /// ```
+    /// assert!(mapping_core::psi::PsiConfig::new().slots(17).is_err());
+    /// ```
+    pub fn slots(mut self, slots: usize) -> Result<Self> {
+        if !(1..=16).contains(&slots) {
+            return Err(Error::config(format!("slots per account must be 1 to 16, not {slots}")));
+        }
+        self.slots = slots as u8;
+        Ok(self)
+    }
+
+    /// Sets the largest partner set accepted.
+    ///
+    /// ```
+    /// assert_eq!(mapping_core::psi::PsiConfig::new().max_peer_accounts(10).max_peer_accounts, 10);
+    /// ```
+    pub fn max_peer_accounts(mut self, max: u64) -> Self {
+        self.max_peer_accounts = max;
+        self
+    }
+}
+
+/// One party's accounts as the protocol sees them: a population label and up to K keys each.
+#[derive(Debug, Clone, Default)]
+pub struct PartyInput {
+    labels: Vec<String>,
+    accounts: Vec<(u32, Vec<MatchKey>)>,
+}
+
+impl PartyInput {
+    /// An empty input.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an account; returns its index (the `own_account` of matches).
+    pub fn push(&mut self, population: &str, keys: Vec<MatchKey>) -> usize {
+        let pop = match self.labels.iter().position(|l| l == population) {
+            Some(i) => i,
+            None => {
+                self.labels.push(population.to_owned());
+                self.labels.len() - 1
+            }
+        };
+        self.accounts.push((pop as u32, keys));
+        self.accounts.len() - 1
+    }
+
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// Whether there are no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+}
+
+/// One matched account pair, as one side sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct PsiMatch {
+    /// Index of the own account in the [`PartyInput`].
+    pub own_account: usize,
+    /// The partner's account, as its position in the partner's message (the partner can
+    /// map it back to its row; this side learns nothing else about it).
+    pub peer_account: u64,
+    /// Index into [`PsiResult::peer_populations`].
+    pub peer_population: usize,
+    /// Key types that matched, in priority order.
+    pub key_types: Vec<KeyType>,
+}
+
+/// What one side learns from a session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PsiResult {
+    /// Mode of the session.
+    pub mode: Mode,
+    /// Own populations in message order, with account counts.
+    pub own_populations: Vec<(String, u64)>,
+    /// The partner's populations as declared, with account counts.
+    pub peer_populations: Vec<(String, u64)>,
+    /// Matched account pairs, sorted (empty in counts-only mode).
+    pub matches: Vec<PsiMatch>,
+    /// Distinct matched account pairs per own population × peer population.
+    pub pair_counts: Vec<Vec<u64>>,
+    /// The session id.
+    pub session: [u8; 16],
+}
+
+/// Own side of a session: key, message order and what each slot holds.
+struct Side {
+    key: SessionKey,
+    /// Message position -> own account index.
+    order: Vec<u32>,
+    /// Population index (into `populations`) of each message position.
+    position_population: Vec<u32>,
+    populations: Vec<(String, u64)>,
+    /// Key type of each slot in message order, `None` for padding.
+    slot_types: Vec<Option<KeyType>>,
+    points: Vec<u8>,
+}
+
+impl Side {
+    /// Shuffles the accounts, groups them by population (labels sorted), hashes and blinds
+    /// every slot.
+    fn build(input: &PartyInput, slots: u8) -> Result<Side> {
+        let k = usize::from(slots);
+        if input.accounts.len() > u32::MAX as usize {
+            return Err(Error::config("more than 4 billion accounts"));
+        }
+        if let Some((i, _)) = input.accounts.iter().enumerate().find(|(_, (_, keys))| keys.len() > k) {
+            return Err(Error::config(format!(
+                "account {i} has more keys than the {k} slots per account"
+            )));
+        }
+        let mut label_order: Vec<usize> = (0..input.labels.len()).collect();
+        label_order.sort_by(|a, b| input.labels[*a].cmp(&input.labels[*b]));
+        let mut order: Vec<u32> = Vec::with_capacity(input.accounts.len());
+        let mut position_population = Vec::with_capacity(input.accounts.len());
+        let mut populations = Vec::new();
+        for (new_index, &label) in label_order.iter().enumerate() {
+            let mut group: Vec<u32> = (0..input.accounts.len() as u32)
+                .filter(|i| input.accounts[*i as usize].0 as usize == label)
+                .collect();
+            shuffle(&mut group);
+            populations.push((input.labels[label].clone(), group.len() as u64));
+            position_population.extend(std::iter::repeat_n(new_index as u32, group.len()));
+            order.extend(group);
+        }
+        // Distinct keys are hashed once.
+        let mut distinct: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut slot_key: Vec<u32> = Vec::with_capacity(order.len() * k);
+        let mut slot_types = Vec::with_capacity(order.len() * k);
+        for &account in &order {
+            let keys = &input.accounts[account as usize].1;
+            for s in 0..k {
+                match keys.get(s) {
+                    Some(key) => {
+                        let next = distinct.len() as u32;
+                        slot_key.push(*distinct.entry(key.to_bytes()).or_insert(next));
+                        slot_types.push(Some(key.kind));
+                    }
+                    None => {
+                        slot_key.push(u32::MAX);
+                        slot_types.push(None);
+                    }
+                }
+            }
+        }
+        let mut distinct: Vec<(Vec<u8>, u32)> = distinct.into_iter().collect();
+        distinct.sort_unstable_by_key(|(_, i)| *i);
+        let hashes: Vec<RistrettoPoint> = distinct.par_iter().map(|(bytes, _)| hash_key(bytes)).collect();
+        let key = SessionKey::random();
+        let mut points = vec![0u8; slot_key.len() * 32];
+        points
+            .par_chunks_mut(BATCH * 32)
+            .zip(slot_key.par_chunks(BATCH))
+            .for_each(|(out, slots)| {
+                let halves: Vec<RistrettoPoint> = slots
+                    .iter()
+                    .map(|&i| {
+                        if i == u32::MAX {
+                            random_point()
+                        } else {
+                            key.half_mul(&hashes[i as usize])
+                        }
+                    })
+                    .collect();
+                compress_doubled(&halves, out, 32);
+            });
+        Ok(Side {
+            key,
+            order,
+            position_population,
+            populations,
+            slot_types,
+            points,
+        })
+    }
+}
+
+/// Fisher-Yates with the OS RNG.
+fn shuffle<T>(items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = (OsRng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// Compresses `2·P` for each `P` and writes the first `width` bytes of each.
+fn compress_doubled(halves: &[RistrettoPoint], out: &mut [u8], width: usize) {
+    for (o, c) in out
+        .chunks_mut(width)
+        .zip(RistrettoPoint::double_and_compress_batch(halves))
+    {
+        o.copy_from_slice(&c.as_bytes()[..width]);
+    }
+}
+
+/// Blinds the partner's points with our key: decompress, multiply, compress, truncate.
+fn blind_peer_points(key: &SessionKey, points: &[u8], width: usize, what: &str) -> Result<Vec<u8>> {
+    let n = points.len() / 32;
+    let mut out = vec![0u8; n * width];
+    out.par_chunks_mut(BATCH * width)
+        .zip(points.par_chunks(BATCH * 32))
+        .enumerate()
+        .try_for_each(|(chunk, (out, points))| -> Result<()> {
+            let mut halves = Vec::with_capacity(BATCH);
+            for (i, p) in points.chunks_exact(32).enumerate() {
+                let bytes: &[u8; 32] = p
+                    .try_into()
+                    .map_err(|_| Error::message(what, "point is not 32 bytes"))?;
+                let point = decompress(bytes).ok_or_else(|| {
+                    Error::message(
+                        what,
+                        format!("value {} is not a valid ristretto255 encoding", chunk * BATCH + i),
+                    )
+                })?;
+                halves.push(key.half_mul(&point));
+            }
+            compress_doubled(&halves, out, width);
+            Ok(())
+        })?;
+    Ok(out)
+}
+
+fn value_key(bytes: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k[..bytes.len()].copy_from_slice(bytes);
+    k
+}
+
+/// An index of values (`width` bytes each) for equality look-ups, duplicates chained.
+struct ValueIndex {
+    head: HashMap<[u8; 32], u32>,
+    next: Vec<u32>,
+}
+
+impl ValueIndex {
+    fn build(values: &[u8], width: usize, slot_is_padding: impl Fn(usize) -> bool) -> Self {
+        let n = values.len() / width;
+        let mut head = HashMap::with_capacity(n);
+        let mut next = vec![u32::MAX; n];
+        for (i, v) in values.chunks_exact(width).enumerate() {
+            if slot_is_padding(i) {
+                continue;
+            }
+            if let Some(prev) = head.insert(value_key(v), i as u32) {
+                next[i] = prev;
+            }
+        }
+        Self { head, next }
+    }
+
+    fn for_each_match(&self, value: &[u8], mut f: impl FnMut(usize)) {
+        let mut at = self.head.get(&value_key(value)).copied().unwrap_or(u32::MAX);
+        while at != u32::MAX {
+            f(at as usize);
+            at = self.next[at as usize];
+        }
+    }
+}
+
+/// Permutation that shuffles whole accounts (K-slot blocks) within each population group.
+fn group_shuffle(position_population: &[u32]) -> Vec<u32> {
+    let mut perm: Vec<u32> = (0..position_population.len() as u32).collect();
+    let mut start = 0;
+    while start < perm.len() {
+        let pop = position_population[start];
+        let end = start + position_population[start..].iter().take_while(|p| **p == pop).count();
+        shuffle(&mut perm[start..end]);
+        start = end;
+    }
+    perm
+}
+
+fn apply_block_perm(values: &[u8], perm: &[u32], block: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len());
+    for &p in perm {
+        out.extend_from_slice(&values[p as usize * block..(p as usize + 1) * block]);
+    }
+    out
+}
+
+fn population_of(position: u64, populations: &[(String, u64)]) -> usize {
+    let mut end = 0u64;
+    for (i, (_, n)) in populations.iter().enumerate() {
+        end += n;
+        if position < end {
+            return i;
+        }
+    }
+    populations.len().saturating_sub(1)
+}
+
+/// Turns slot-level matches (own slot in own message order, peer slot in peer order) into
+/// the result. `own_known` is false in counts-only mode, where own blocks came back
+/// shuffled within their population and only the population is known.
+fn collect_result(
+    side: &Side,
+    peer_populations: Vec<(String, u64)>,
+    slot_pairs: Vec<(usize, usize)>,
+    k: usize,
+    mode: Mode,
+    session: [u8; 16],
+) -> PsiResult {
+    let mut pairs: HashMap<(u64, u64), Vec<KeyType>> = HashMap::new();
+    for (own_slot, peer_slot) in slot_pairs {
+        let entry = pairs
+            .entry(((own_slot / k) as u64, (peer_slot / k) as u64))
+            .or_default();
+        if mode == Mode::Matches {
+            if let Some(t) = side.slot_types[own_slot] {
+                if !entry.contains(&t) {
+                    entry.push(t);
+                }
+            }
+        }
+    }
+    let mut pair_counts = vec![vec![0u64; peer_populations.len()]; side.populations.len()];
+    let mut matches = Vec::new();
+    for ((own_pos, peer_pos), mut types) in pairs {
+        let own_pop = side.position_population[own_pos as usize] as usize;
+        let peer_pop = population_of(peer_pos, &peer_populations);
+        pair_counts[own_pop][peer_pop] += 1;
+        if mode == Mode::Matches {
+            types.sort();
+            matches.push(PsiMatch {
+                own_account: side.order[own_pos as usize] as usize,
+                peer_account: peer_pos,
+                peer_population: peer_pop,
+                key_types: types,
+            });
+        }
+    }
+    matches.sort();
+    PsiResult {
+        mode,
+        own_populations: side.populations.clone(),
+        peer_populations,
+        matches,
+        pair_counts,
+        session,
+    }
+}
+
+fn check_message(
+    msg: &Message,
+    kind: MessageType,
+    session: Option<(&[u8; 16], &[u8; 16])>,
+    slots: u8,
+    truncation: u8,
+) -> Result<()> {
+    if msg.kind != kind {
+        return Err(Error::protocol(format!(
+            "expected the partner's step-{} message, got a step-{} message (out of order or replayed)",
+            kind.step(),
+            msg.kind.step()
+        )));
+    }
+    if let Some((s, previous)) = session {
+        if &msg.session != s {
+            return Err(Error::protocol(format!(
+                "message belongs to session {}, this is session {}",
+                super::messages::hex(&msg.session),
+                super::messages::hex(s)
+            )));
+        }
+        if &msg.previous != previous {
+            return Err(Error::protocol(
+                "message answers another run of this session (its transcript does not match the message this side sent)",
+            ));
+        }
+    }
+    if msg.slots != slots {
+        return Err(Error::protocol(format!(
+            "the partner uses {} slots per account, this side {slots}; both must use the same --slots",
+            msg.slots
+        )));
+    }
+    if msg.truncation != truncation {
+        return Err(Error::protocol(format!(
+            "the partner compares {}-byte values, this side {truncation}",
+            msg.truncation
+        )));
+    }
+    Ok(())
+}
+
+/// The initiator, between sending message 1 and receiving message 2.
+pub struct Initiator {
+    side: Side,
+    config: PsiConfig,
+    session: [u8; 16],
+    sent: [u8; 16],
+}
+
+impl std::fmt::Debug for Initiator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Initiator(session {})", super::messages::hex(&self.session))
+    }
+}
+
+impl Initiator {
+    /// Starts a session: draws the key and session id, blinds every slot, returns message 1.
+    pub fn start(input: &PartyInput, config: &PsiConfig) -> Result<(Initiator, Message)> {
+        let side = Side::build(input, config.slots)?;
+        let mut session = [0u8; 16];
+        OsRng.fill_bytes(&mut session);
+        let msg = Message {
+            kind: MessageType::InitiatorPoints,
+            mode: config.mode,
+            slots: config.slots,
+            truncation: config.truncation,
+            session,
+            previous: [0; 16],
+            populations: side.populations.clone(),
+            returned: Vec::new(),
+            points: side.points.clone(),
+        };
+        let sent = msg.transcript();
+        Ok((
+            Initiator {
+                side,
+                config: config.clone(),
+                session,
+                sent,
+            },
+            msg,
+        ))
+    }
+
+    /// The session id.
+    pub fn session(&self) -> [u8; 16] {
+        self.session
+    }
+
+    /// Takes message 2: learns the matches and returns message 3 for the responder.
+    pub fn finish(self, msg: &Message) -> Result<(PsiResult, Message)> {
+        let c = &self.config;
+        check_message(
+            msg,
+            MessageType::ResponderReply,
+            Some((&self.session, &self.sent)),
+            c.slots,
+            c.truncation,
+        )?;
+        if msg.mode != c.mode && !(c.mode == Mode::Matches && msg.mode == Mode::CountsOnly) {
+            return Err(Error::protocol("the partner changed the session mode"));
+        }
+        if msg.accounts() > c.max_peer_accounts {
+            return Err(Error::protocol(format!(
+                "the partner has {} accounts, more than this side accepts ({})",
+                msg.accounts(),
+                c.max_peer_accounts
+            )));
+        }
+        let k = usize::from(c.slots);
+        let t = usize::from(c.truncation);
+        let own_slots = self.side.slot_types.len();
+        if msg.returned_count() != own_slots {
+            return Err(Error::message(
+                "message 2",
+                format!("it returns {} values for our {own_slots} slots", msg.returned_count()),
+            ));
+        }
+        let peer_values = blind_peer_points(&self.side.key, &msg.points, t, "message 2")?;
+        let index = ValueIndex::build(&peer_values, t, |_| false);
+        let mode = msg.mode;
+        let mut slot_pairs = Vec::new();
+        for (own_slot, v) in msg.returned.chunks_exact(t).enumerate() {
+            // In counts-only mode a returned block's slots may be padding; their values are
+            // random and match nothing.
+            index.for_each_match(v, |peer_slot| slot_pairs.push((own_slot, peer_slot)));
+        }
+        let peer_position_population: Vec<u32> = msg
+            .populations
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, n))| std::iter::repeat_n(i as u32, *n as usize))
+            .collect();
+        let returned = match mode {
+            Mode::Matches => peer_values,
+            Mode::CountsOnly => apply_block_perm(&peer_values, &group_shuffle(&peer_position_population), k * t),
+        };
+        let result = collect_result(&self.side, msg.populations.clone(), slot_pairs, k, mode, self.session);
+        let msg3 = Message {
+            kind: MessageType::InitiatorFinal,
+            mode,
+            slots: c.slots,
+            truncation: c.truncation,
+            session: self.session,
+            previous: msg.transcript(),
+            populations: Vec::new(),
+            returned,
+            points: Vec::new(),
+        };
+        Ok((result, msg3))
+    }
+}
+
+/// The responder, between sending message 2 and receiving message 3.
+pub struct Responder {
+    side: Side,
+    config: PsiConfig,
+    session: [u8; 16],
+    sent: [u8; 16],
+    mode: Mode,
+    /// `b·a·H(t)` for the initiator's slots, in the initiator's order.
+    peer_values: Vec<u8>,
+    peer_populations: Vec<(String, u64)>,
+}
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Responder(session {})", super::messages::hex(&self.session))
+    }
+}
+
+impl Responder {
+    /// Takes message 1 and returns message 2. Refuses a partner over the set-size limit, a
+    /// mode this side does not allow (a counts-only responder refuses a matches session),
+    /// and a different slot count.
+    pub fn respond(input: &PartyInput, config: &PsiConfig, msg: &Message) -> Result<(Responder, Message)> {
+        check_message(msg, MessageType::InitiatorPoints, None, config.slots, config.truncation)?;
+        if msg.accounts() > config.max_peer_accounts {
+            return Err(Error::protocol(format!(
+                "the partner has {} accounts, more than this side accepts ({})",
+                msg.accounts(),
+                config.max_peer_accounts
+            )));
+        }
+        let mode = match (config.mode, msg.mode) {
+            (Mode::CountsOnly, Mode::Matches) => {
+                return Err(Error::protocol(
+                    "the partner asks to learn matching accounts; this side allows counts only",
+                ))
+            }
+            (_, m) => m,
+        };
+        let k = usize::from(config.slots);
+        let t = usize::from(config.truncation);
+        let side = Side::build(input, config.slots)?;
+        let peer_values = blind_peer_points(&side.key, &msg.points, t, "message 1")?;
+        let peer_position_population: Vec<u32> = msg
+            .populations
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, n))| std::iter::repeat_n(i as u32, *n as usize))
+            .collect();
+        let returned = match mode {
+            Mode::Matches => peer_values.clone(),
+            Mode::CountsOnly => apply_block_perm(&peer_values, &group_shuffle(&peer_position_population), k * t),
+        };
+        let reply = Message {
+            kind: MessageType::ResponderReply,
+            mode,
+            slots: config.slots,
+            truncation: config.truncation,
+            session: msg.session,
+            previous: msg.transcript(),
+            populations: side.populations.clone(),
+            returned,
+            points: side.points.clone(),
+        };
+        let sent = reply.transcript();
+        Ok((
+            Responder {
+                side,
+                config: config.clone(),
+                session: msg.session,
+                sent,
+                mode,
+                peer_values,
+                peer_populations: msg.populations.clone(),
+            },
+            reply,
+        ))
+    }
+
+    /// Takes message 3 and learns the matches.
+    pub fn complete(self, msg: &Message) -> Result<PsiResult> {
+        let c = &self.config;
+        check_message(
+            msg,
+            MessageType::InitiatorFinal,
+            Some((&self.session, &self.sent)),
+            c.slots,
+            c.truncation,
+        )?;
+        if msg.mode != self.mode {
+            return Err(Error::protocol("the partner changed the session mode"));
+        }
+        let t = usize::from(c.truncation);
+        let k = usize::from(c.slots);
+        let own_slots = self.side.slot_types.len();
+        if msg.returned_count() != own_slots {
+            return Err(Error::message(
+                "message 3",
+                format!("it returns {} values for our {own_slots} slots", msg.returned_count()),
+            ));
+        }
+        let index = ValueIndex::build(&self.peer_values, t, |_| false);
+        let mut slot_pairs = Vec::new();
+        for (own_slot, v) in msg.returned.chunks_exact(t).enumerate() {
+            index.for_each_match(v, |peer_slot| slot_pairs.push((own_slot, peer_slot)));
+        }
+        Ok(collect_result(
+            &self.side,
+            self.peer_populations.clone(),
+            slot_pairs,
+            k,
+            self.mode,
+            self.session,
+        ))
+    }
+}
