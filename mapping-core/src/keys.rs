@@ -319,6 +319,8 @@ pub struct PreparedList {
     pub warnings: Vec<String>,
     /// Data rows read.
     pub rows_read: u64,
+    /// The field delimiter used.
+    pub delimiter: char,
     /// Keys dropped because an account had more keys than slots.
     pub keys_dropped: u64,
     /// The key configuration used.
@@ -377,6 +379,7 @@ impl PreparedList {
             rejects,
             warnings: dataset.warnings,
             rows_read: dataset.rows_read,
+            delimiter: dataset.delimiter,
             keys_dropped,
             config: config.clone(),
         }

@@ -24,6 +24,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod error;
+pub mod generate;
 pub mod ingest;
 pub mod keys;
 pub mod normalize;

@@ -6,7 +6,8 @@
 //! - UTF-8 with or without a byte-order mark is read as is; a field that is not UTF-8 is
 //!   decoded as Windows-1252 (Excel's "CSV" on Western Windows) and a warning says so;
 //!   UTF-16 exports (Excel's "Unicode text") are decoded whole;
-//! - quoted fields may hold delimiters and newlines; blank lines are skipped;
+//! - quoted fields may hold delimiters and newlines; blank lines and rows of empty cells
+//!   (Excel's `,,,,`) are skipped and not counted as rows;
 //! - a row shorter than the header has its missing cells blank (and is counted in a
 //!   warning); a row longer than the header is rejected, since its cells cannot be placed;
 //! - duplicate header names get a suffix (`Email (2)`) so that both columns stay usable.
@@ -329,8 +330,8 @@ fn read_text<R: Read>(input: R, source: &str, options: &IngestOptions, mut warni
             }
         }
         let line = record.position().map_or(0, |p| p.line());
-        if record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue; // a blank (or whitespace-only) line is not a row
+        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            continue; // a blank line, or a row of empty cells (Excel's ",,,,"), is not a row
         }
         row += 1;
         if record.len() > headers.len() && record.iter().skip(headers.len()).any(|f| !f.trim_ascii().is_empty()) {

@@ -12,7 +12,7 @@ mod name;
 
 pub use domain::{is_free_mail, normalize_domain, registrable_domain, DomainError, DomainSource, NormalizedDomain};
 pub(crate) use name::fold_text;
-pub use name::{first_significant_token, normalize_country, normalize_name};
+pub use name::{first_significant_token, is_placeholder_name, normalize_country, normalize_name};
 
 use crate::ingest::Account;
 
@@ -65,10 +65,18 @@ pub struct NormalizedAccount {
 pub fn normalize_account(account: &Account) -> NormalizedAccount {
     let mut issues = Vec::new();
     let mut domains: Vec<AccountDomain> = Vec::new();
+    // An e-mail address typed into a website column is an e-mail address: `jo@gmail.com`
+    // there must not make gmail.com the company's domain.
     let sources = account
         .websites
         .iter()
-        .map(|v| (v, DomainSource::Website, "website"))
+        .map(|v| {
+            if v.contains('@') && !v.contains("://") {
+                (v, DomainSource::Email, "website")
+            } else {
+                (v, DomainSource::Website, "website")
+            }
+        })
         .chain(account.emails.iter().map(|v| (v, DomainSource::Email, "email")));
     for (value, source, field) in sources {
         match normalize_domain(value, source) {
@@ -99,16 +107,24 @@ pub fn normalize_account(account: &Account) -> NormalizedAccount {
             }),
         }
     }
-    let name = account.name.as_deref().and_then(|raw| {
-        let n = normalize_name(raw);
-        if n.is_none() {
+    let name = account.name.as_deref().and_then(|raw| match normalize_name(raw) {
+        None => {
             issues.push(FieldIssue {
                 field: "name",
                 value: raw.to_owned(),
                 reason: "no letters or digits in the name".into(),
             });
+            None
         }
-        n
+        Some(n) if is_placeholder_name(&n) => {
+            issues.push(FieldIssue {
+                field: "name",
+                value: raw.to_owned(),
+                reason: "a placeholder, not a company name; not used for matching".into(),
+            });
+            None
+        }
+        Some(n) => Some(n),
     });
     let country = account.country.as_deref().and_then(|raw| {
         let c = normalize_country(raw);

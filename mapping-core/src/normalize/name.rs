@@ -42,6 +42,46 @@ pub fn normalize_name(raw: &str) -> Option<String> {
     }
 }
 
+/// Values CRMs hold where nobody typed a name ("n/a", "test", "unknown"), in normalized form.
+const PLACEHOLDERS: &[&str] = &[
+    "na",
+    "n a",
+    "none",
+    "null",
+    "nil",
+    "unknown",
+    "test",
+    "tbd",
+    "tba",
+    "xxx",
+    "xx",
+    "x",
+    "asdf",
+    "no name",
+    "noname",
+    "sample",
+    "dummy",
+    "delete",
+    "do not use",
+    "dont use",
+    "company",
+    "customer",
+    "account",
+    "private",
+    "individual",
+];
+
+/// Whether a normalized name is a placeholder rather than a name.
+///
+/// ```
+/// use mapping_core::normalize::{is_placeholder_name, normalize_name};
+/// assert!(is_placeholder_name(&normalize_name("N/A").unwrap()));
+/// assert!(!is_placeholder_name(&normalize_name("Acme").unwrap()));
+/// ```
+pub fn is_placeholder_name(normalized: &str) -> bool {
+    PLACEHOLDERS.contains(&normalized)
+}
+
 /// The first token of a normalized name that is not an article: `acme` for `the acme group`.
 pub fn first_significant_token(normalized: &str) -> Option<&str> {
     let mut tokens = normalized.split(' ').filter(|t| !t.is_empty());

@@ -1,0 +1,164 @@
+//! Ingest of CRM exports as they really come: encodings, delimiters, quoting, ragged rows,
+//! duplicate headers, junk. Every row is accounted for.
+
+use mapping_core::{ingest, ErrorKind, IngestOptions, KeyConfig, Population, PreparedList};
+
+fn read(bytes: &[u8]) -> mapping_core::Dataset {
+    ingest::read(bytes, "test.csv", &IngestOptions::new()).expect("readable")
+}
+
+fn accounted(d: &mapping_core::Dataset) {
+    assert_eq!(d.accounts.len() as u64 + d.rejects.len() as u64, d.rows_read);
+}
+
+#[test]
+fn utf8_bom_and_crlf() {
+    let d = read(b"\xEF\xBB\xBFAccount Name,Website\r\nAcme,acme.com\r\nGlobex,globex.com\r\n");
+    assert_eq!(d.headers[0], "Account Name");
+    assert_eq!(d.accounts.len(), 2);
+    assert_eq!(d.accounts[1].websites, vec!["globex.com"]);
+    accounted(&d);
+}
+
+#[test]
+fn windows_1252_is_decoded_with_a_warning() {
+    // "Müller GmbH" and "Société" in Windows-1252, semicolon-separated as European Excel writes.
+    let d =
+        read(b"Firma;Website;Land\nM\xfcller GmbH;mueller.de;Deutschland\nSoci\xe9t\xe9 G\xe9n\xe9rale;sg.fr;France\n");
+    assert_eq!(d.delimiter, ';');
+    assert_eq!(d.accounts[0].name.as_deref(), Some("Müller GmbH"));
+    assert_eq!(d.accounts[1].name.as_deref(), Some("Société Générale"));
+    assert!(
+        d.warnings.iter().any(|w| w.contains("Windows-1252")),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
+fn utf16_excel_unicode_text() {
+    let text = "Company\tDomain\nAcme\tacme.com\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    let d = read(&bytes);
+    assert_eq!(d.delimiter, '\t');
+    assert_eq!(d.accounts.len(), 1);
+    assert_eq!(d.accounts[0].websites, vec!["acme.com"]);
+    assert!(d.warnings[0].contains("UTF-16"));
+}
+
+#[test]
+fn quoted_newlines_blank_lines_ragged_rows() {
+    let csv = "Name,Website,Notes,Country\n\
+               \"Acme, Inc.\",acme.com,\"line one\nline two, with comma\",US\n\
+               \n\
+               Globex,globex.com\n\
+               Initech,initech.com,x,US,EXTRA\n\
+               Umbrella,umbrella.com,,GB,\n";
+    let d = read(csv.as_bytes());
+    accounted(&d);
+    assert_eq!(d.rows_read, 4, "the blank line is not a row");
+    assert_eq!(d.accounts.len(), 3);
+    assert_eq!(d.accounts[0].name.as_deref(), Some("Acme, Inc."));
+    assert_eq!(d.accounts[0].extra, vec!["line one\nline two, with comma"]);
+    // Globex: short row, missing cells blank, counted in a warning.
+    assert_eq!(d.accounts[1].country, None);
+    assert!(d.warnings.iter().any(|w| w.contains("1 row(s) had fewer fields")));
+    // Initech: a fifth non-empty cell cannot be placed.
+    assert_eq!(d.rejects.len(), 1);
+    assert_eq!(d.rejects[0].row, 3);
+    assert!(d.rejects[0].reason.contains("5 fields but the header has 4"));
+    // Umbrella: a trailing empty cell is harmless.
+    assert_eq!(d.accounts[2].row, 4);
+    assert_eq!(d.accounts[2].country.as_deref(), Some("GB"));
+}
+
+#[test]
+fn duplicate_headers_stay_usable() {
+    let d = read(b"Name,Email,Email\nAcme,jo@acme.com,sales@acme-group.com\n");
+    assert_eq!(d.headers, vec!["Name", "Email", "Email (2)"]);
+    assert_eq!(d.accounts[0].emails, vec!["jo@acme.com", "sales@acme-group.com"]);
+}
+
+#[test]
+fn multi_value_cells_and_display_names() {
+    let d = read(b"Company,Emails\nAcme,\"Jo Doe <jo@acme.com>; ann@acme.com\"\n");
+    assert_eq!(d.accounts[0].emails, vec!["jo@acme.com", "ann@acme.com"]);
+}
+
+#[test]
+fn populations_from_status_columns() {
+    let d =
+        read(b"Account Name,Type\nA,Customer - Direct\nB,Prospect\nC,Opportunity\nD,Reseller\nE,\nF,Former Customer\n");
+    let pops: Vec<Population> = d.accounts.iter().map(|a| a.population.clone()).collect();
+    assert_eq!(
+        pops,
+        vec![
+            Population::Customers,
+            Population::Prospects,
+            Population::OpenOpportunities,
+            Population::Partners,
+            Population::Unassigned,
+            Population::Custom("Former Customer".into())
+        ]
+    );
+    let custom =
+        IngestOptions::new().populations(mapping_core::PopulationRules::parse(&["Churned=former customer"]).unwrap());
+    let d = ingest::read(&b"Account Name,Type\nF,Former Customer\n"[..], "t", &custom).unwrap();
+    assert_eq!(d.accounts[0].population, Population::Custom("Churned".into()));
+}
+
+#[test]
+fn file_level_errors_are_clear() {
+    let e = ingest::read(&b""[..], "empty.csv", &IngestOptions::new()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::EmptyInput { .. }));
+    assert!(e.to_string().starts_with("empty.csv: "));
+    let e = ingest::read(&b"PK\x03\x04\x14\x00rest"[..], "book.xlsx", &IngestOptions::new()).unwrap_err();
+    assert!(e.to_string().contains("export it as CSV"), "{e}");
+    let e = ingest::read(&b"\x00\x01\x02binary"[..], "x.bin", &IngestOptions::new()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::NotCsv { .. }));
+    let e = ingest::read(&b"Foo,Bar\n1,2\n"[..], "nums.csv", &IngestOptions::new()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::NoIdentifyingColumn { .. }));
+    assert!(e.to_string().contains("Foo, Bar"), "{e}");
+}
+
+#[test]
+fn prepared_list_accounts_for_every_row_and_explains_rejects() {
+    let csv =
+        "Name,Website,Email\nAcme,acme.com,\nn/a,,jo@gmail.com\n---,http://10.1.1.1/,\nGlobex,,sales@globex.com\n";
+    let d = read(csv.as_bytes());
+    let list = PreparedList::build(d, &KeyConfig::new());
+    assert_eq!(list.accounts.len() + list.rejects.len(), 4);
+    assert_eq!(list.accounts.len(), 2);
+    let r: Vec<(u64, &str)> = list.rejects.iter().map(|r| (r.row, r.reason.as_str())).collect();
+    assert_eq!(r[0].0, 2);
+    assert!(
+        r[0].1.contains("gmail.com is a free-mail") && r[0].1.contains("placeholder"),
+        "{}",
+        r[0].1
+    );
+    assert_eq!(r[1].0, 3);
+    assert!(r[1].1.contains("IP address"), "{}", r[1].1);
+}
+
+/// The bundled fixtures: exact counts, so that a change in ingest or normalization that
+/// moves a row shows up here.
+#[test]
+fn bundled_fixtures() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    for (file, accepted, rejected) in [("a.csv", FIXTURE_A.0, FIXTURE_A.1), ("b.csv", FIXTURE_B.0, FIXTURE_B.1)] {
+        let d = ingest::read_path(&root.join(file), &IngestOptions::new()).unwrap();
+        let list = PreparedList::build(d, &KeyConfig::new());
+        assert_eq!(list.rows_read, 3000, "{file}");
+        assert_eq!(
+            (list.accounts.len(), list.rejects.len()),
+            (accepted, rejected),
+            "{file}"
+        );
+    }
+}
+
+const FIXTURE_A: (usize, usize) = (2978, 22);
+const FIXTURE_B: (usize, usize) = (2973, 27);
