@@ -156,7 +156,7 @@ pub fn read_path(path: &Path, options: &IngestOptions) -> Result<Dataset> {
 ///
 /// ```
 /// use mapping_core::{ingest, IngestOptions};
-/// let csv = "Account Name,Website,Type\nAcme Ltd,https://www.acme.co.uk,Customer\n,,\n";
+/// let csv = "Account Name,Website,Type\nAcme Ltd,https://www.acme.co.uk,Customer\n,,Prospect\n";
 /// let data = ingest::read(csv.as_bytes(), "example.csv", &IngestOptions::new()).unwrap();
 /// assert_eq!(data.accounts.len(), 1);
 /// assert_eq!(data.rejects.len(), 1);
