@@ -20,6 +20,21 @@ pub enum Command {
     Normalize(NormalizeArgs),
     /// Write two synthetic CRM exports with a known overlap (a.csv, b.csv, truth.csv).
     Generate(GenerateArgs),
+    /// Map two lists held on this machine: runs the real private protocol between two
+    /// in-process parties and writes the report of the first list's side.
+    Overlap(OverlapArgs),
+    /// File exchange, step 1 (initiator): blind your keys into a message for the partner.
+    Start(StartArgs),
+    /// File exchange, step 2 (responder): answer the partner's step-1 message.
+    Respond(RespondArgs),
+    /// File exchange, step 3 (initiator): read the partner's reply, learn the matches, write
+    /// the step-3 message.
+    Finish(FinishArgs),
+    /// File exchange, last step (both sides): read the partner's last message, write the
+    /// report, delete the session state.
+    Complete(CompleteArgs),
+    /// Show exactly what a protocol message discloses, before you send it.
+    Inspect(InspectArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -30,7 +45,7 @@ pub enum Format {
 }
 
 /// How to read a CRM export and which keys to derive.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub struct InputArgs {
     /// Assign a column to a role, overriding detection: ROLE=HEADER, roles record_id, name,
     /// website, email, country, status, owner, amount (repeatable).
@@ -103,4 +118,123 @@ pub struct GenerateArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Session options shared by overlap and the file exchange.
+#[derive(Debug, Clone, Args)]
+pub struct SessionArgs {
+    /// Sharing policy (TOML); the default shares row, record id, name and domain of matched
+    /// accounts, for every population.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Largest partner account count accepted (overrides the policy's max_peer_accounts).
+    #[arg(long)]
+    pub max_peer_accounts: Option<u64>,
+    /// Threads for the curve work (all cores by default).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OverlapArgs {
+    /// Your list (its side's report is written).
+    pub a: PathBuf,
+    /// The other list.
+    pub b: PathBuf,
+    /// Output directory for report.html, matches.csv, matrix.csv, summary.json, rejects.csv.
+    #[arg(long, default_value = "acctmap-report")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Sharing policy of the second list's side (defaults to --policy).
+    #[arg(long)]
+    pub policy_b: Option<PathBuf>,
+    /// Also write the second list's report into OUT/b.
+    #[arg(long)]
+    pub both: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Your CRM export.
+    pub accounts: PathBuf,
+    /// Where to write the message for the partner.
+    #[arg(long, default_value = "acctmap-1.msg")]
+    pub message: PathBuf,
+    /// Session state file (owner-only; holds your session key until the session ends).
+    #[arg(long, default_value = "acctmap.state")]
+    pub state: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    /// Your CRM export.
+    pub accounts: PathBuf,
+    /// The partner's step-1 message.
+    #[arg(long)]
+    pub to: PathBuf,
+    /// Where to write your reply.
+    #[arg(long, default_value = "acctmap-2.msg")]
+    pub message: PathBuf,
+    /// Session state file (owner-only).
+    #[arg(long, default_value = "acctmap.state")]
+    pub state: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FinishArgs {
+    /// The partner's step-2 reply.
+    #[arg(long)]
+    pub reply: PathBuf,
+    /// Where to write the step-3 message.
+    #[arg(long, default_value = "acctmap-3.msg")]
+    pub message: PathBuf,
+    /// Session state file from `acctmap start`.
+    #[arg(long, default_value = "acctmap.state")]
+    pub state: PathBuf,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The partner's last message (step 3 for the responder, step 4 for the initiator).
+    #[arg(long)]
+    pub reply: PathBuf,
+    /// Responder only: where to write the step-4 message for the partner.
+    #[arg(long, default_value = "acctmap-4.msg")]
+    pub message: PathBuf,
+    /// Session state file.
+    #[arg(long, default_value = "acctmap.state")]
+    pub state: PathBuf,
+    /// Output directory for the report.
+    #[arg(long, default_value = "acctmap-report")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A protocol message file.
+    pub message: PathBuf,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -2,6 +2,7 @@
 //! calls the library and prints; everything else lives in the library.
 
 mod args;
+mod exchange;
 mod normalize;
 mod output;
 
@@ -18,6 +19,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Normalize(a) => normalize::run(a),
         Command::Generate(a) => normalize::generate(a),
+        Command::Overlap(a) => exchange::overlap(a),
+        Command::Start(a) => exchange::start(a),
+        Command::Respond(a) => exchange::respond(a),
+        Command::Finish(a) => exchange::finish(a),
+        Command::Complete(a) => exchange::complete(a),
+        Command::Inspect(a) => exchange::inspect(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,6 +19,20 @@ pub fn progress(len: u64, message: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// A spinner with elapsed time for steps whose length is not known in advance.
+pub fn spinner(message: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// Writes rows as an aligned text table; cells are cut at `max` characters.
 pub fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>], max: usize) -> std::io::Result<()> {
     let cut = |s: &str| -> String {

@@ -8,7 +8,7 @@
 //! | type | value | tier | catches |
 //! |---|---|---|---|
 //! | `DOMAIN` | registrable domain | strong | any URL, host or e-mail spelling of one site |
-//! | `BRAND_NAME` | brand label + first name token | strong | `acme.com` vs `acme.de` for "Acme" |
+//! | `BRAND_NAME` | brand of a website or corporate e-mail domain + first name token | strong | `acme.com` vs `acme.de` for "Acme" |
 //! | `NAME_COUNTRY` | folded name + ISO country | strong | accounts without a website |
 //! | `NAME` | folded name | medium | no website, no or different country |
 //! | `NAME_FUZZY` | consonant skeleton of the name | weak | typos; off by default |
@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::ingest::{Account, ColumnMap, Dataset, Reject};
-use crate::normalize::{first_significant_token, normalize_account, DomainSource, NormalizedAccount};
+use crate::normalize::{first_significant_token, normalize_account, NormalizedAccount};
 
 /// A kind of match key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -238,7 +238,8 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
                     for d in account
                         .domains
                         .iter()
-                        .filter(|d| d.source == DomainSource::Website && !d.domain.free_mail)
+                        // Website and corporate e-mail domains alike; never a free-mail domain.
+                        .filter(|d| !d.domain.free_mail)
                     {
                         push(KeyType::BrandName, format!("{}|{token}", d.domain.brand));
                     }

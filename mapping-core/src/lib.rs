@@ -27,8 +27,12 @@ mod error;
 pub mod generate;
 pub mod ingest;
 pub mod keys;
+pub mod matching;
 pub mod normalize;
+pub mod party;
+pub mod policy;
 pub mod psi;
+pub mod report;
 
 pub use error::{Error, ErrorKind, Result};
 pub use ingest::{Account, ColumnOverride, Dataset, IngestOptions, Population, PopulationRules, Reject, Role};

@@ -359,8 +359,21 @@ fn mismatched_settings_are_refused() {
     let (p, _, _, m1) = sample();
     let e = Responder::respond(&p, &PsiConfig::new().slots(3).unwrap(), &m1).unwrap_err();
     assert!(e.to_string().contains("both must use the same --slots"), "{e}");
-    let e = Responder::respond(&p, &PsiConfig::new().slots(2).unwrap().mode(Mode::CountsOnly), &m1).unwrap_err();
-    assert!(e.to_string().contains("allows counts only"), "{e}");
+}
+
+/// A counts-only responder narrows a matches session: message 2 says counts-only, the
+/// initiator follows, and neither side learns matching accounts.
+#[test]
+fn counts_only_responder_narrows_the_session() {
+    let (p, cfg, ini, m1) = sample();
+    let (resp, m2) = Responder::respond(&p, &cfg.clone().mode(Mode::CountsOnly), &m1).unwrap();
+    assert_eq!(m2.mode, Mode::CountsOnly);
+    let (ra, m3) = ini.finish(&m2).unwrap();
+    let rb = resp.complete(&m3).unwrap();
+    assert_eq!((ra.mode, rb.mode), (Mode::CountsOnly, Mode::CountsOnly));
+    assert!(ra.matches.is_empty() && rb.matches.is_empty());
+    assert_eq!(ra.pair_counts.iter().flatten().sum::<u64>(), 2);
+    assert_eq!(rb.pair_counts.iter().flatten().sum::<u64>(), 2);
 }
 
 #[test]

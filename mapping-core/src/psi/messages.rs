@@ -14,8 +14,11 @@
 //! 28     16    transcript: first 16 bytes of the previous message's checksum (0 in step 1)
 //! 44     8     sender's account count n (big-endian)
 //! 52     8     returned value count r
-//! 60     2     population count p (at most 1024)
-//! 62     ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
+//! 60     8     shared-records length s in bytes (types 3 and 4; at most 256 MiB)
+//! 68     2     population count p (at most 1024)
+//! 70     ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
+//! ...    s     shared records: JSON, the fields the sender's policy shares for its matched
+//!              accounts (types 3 and 4)
 //! ...    r·T   returned double-blinded values, truncated to T bytes (types 2 and 3)
 //! ...    n·K·32  the sender's blinded points, grouped by population (types 1 and 2)
 //! end-32 32    SHA-256 of everything before it (integrity, not authenticity)
@@ -32,7 +35,8 @@ use crate::error::{Error, Result};
 pub const MAGIC: &[u8; 6] = b"ACMAP\0";
 /// Wire-format version.
 pub const VERSION: u8 = 1;
-const FIXED_HEADER: usize = 62;
+const FIXED_HEADER: usize = 70;
+const MAX_RECORDS: u64 = 256 << 20;
 const CHECKSUM: usize = 32;
 const MAX_POPULATIONS: usize = 1024;
 const MAX_LABEL: usize = 256;
@@ -46,8 +50,11 @@ pub enum MessageType {
     /// Responder to initiator: `b·a·H(t)` in the initiator's order, and `b·H(u)` for every
     /// responder slot.
     ResponderReply = 2,
-    /// Initiator to responder: `a·b·H(u)` in the responder's order.
+    /// Initiator to responder: `a·b·H(u)` in the responder's order, and the initiator's
+    /// shared records.
     InitiatorFinal = 3,
+    /// Responder to initiator: the responder's shared records.
+    ResponderRecords = 4,
 }
 
 impl MessageType {
@@ -56,11 +63,12 @@ impl MessageType {
             1 => Some(Self::InitiatorPoints),
             2 => Some(Self::ResponderReply),
             3 => Some(Self::InitiatorFinal),
+            4 => Some(Self::ResponderRecords),
             _ => None,
         }
     }
 
-    /// Step number (1, 2, 3).
+    /// Step number (1 to 4).
     pub fn step(self) -> u8 {
         self as u8
     }
@@ -116,6 +124,8 @@ pub struct Message {
     pub returned: Vec<u8>,
     /// The sender's blinded points, 32 bytes each, `slots` per account, concatenated.
     pub points: Vec<u8>,
+    /// Shared records (JSON), steps 3 and 4.
+    pub records: Vec<u8>,
 }
 
 impl std::fmt::Debug for Message {
@@ -154,12 +164,14 @@ impl Message {
         out.extend_from_slice(&self.previous);
         out.extend_from_slice(&self.accounts().to_be_bytes());
         out.extend_from_slice(&(self.returned_count() as u64).to_be_bytes());
+        out.extend_from_slice(&(self.records.len() as u64).to_be_bytes());
         out.extend_from_slice(&(self.populations.len() as u16).to_be_bytes());
         for (label, n) in &self.populations {
             out.extend_from_slice(&(label.len() as u16).to_be_bytes());
             out.extend_from_slice(label.as_bytes());
             out.extend_from_slice(&n.to_be_bytes());
         }
+        out.extend_from_slice(&self.records);
         out
     }
 
@@ -243,7 +255,8 @@ impl Message {
         let read_u64 = |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
         let accounts = read_u64(44);
         let returned_count = read_u64(52);
-        let pop_count = usize::from(u16::from_be_bytes([bytes[60], bytes[61]]));
+        let records_len = read_u64(60);
+        let pop_count = usize::from(u16::from_be_bytes([bytes[68], bytes[69]]));
         if accounts > max_accounts {
             return Err(Error::protocol(format!(
                 "the partner declares {accounts} accounts, more than this side accepts ({max_accounts}); \
@@ -294,6 +307,18 @@ impl Message {
                 format!("population sizes add up to {declared}, but the header says {accounts} accounts"),
             ));
         }
+        let records_allowed = matches!(kind, MessageType::InitiatorFinal | MessageType::ResponderRecords);
+        if records_len > 0 && !records_allowed {
+            return Err(err(
+                "records",
+                format!("a step-{} message carries no shared records", kind.step()),
+            ));
+        }
+        if records_len > MAX_RECORDS || records_len > (body.len() - at) as u64 {
+            return Err(err("records", format!("{records_len} bytes of shared records announced, more than the message holds or {MAX_RECORDS} bytes")));
+        }
+        let records = body[at..at + records_len as usize].to_vec();
+        at += records_len as usize;
         let remaining = (body.len() - at) as u128;
         let returned_len = u128::from(returned_count) * u128::from(truncation);
         let points_len = u128::from(accounts) * u128::from(slots) * 32;
@@ -301,6 +326,7 @@ impl Message {
             MessageType::InitiatorPoints => (false, true),
             MessageType::ResponderReply => (true, true),
             MessageType::InitiatorFinal => (true, false),
+            MessageType::ResponderRecords => (false, false),
         };
         if !want_returned && returned_count != 0 {
             return Err(err(
@@ -340,6 +366,7 @@ impl Message {
             populations,
             returned: body[at..returned_end].to_vec(),
             points: body[returned_end..].to_vec(),
+            records,
         })
     }
 
@@ -352,6 +379,7 @@ impl Message {
                 MessageType::InitiatorPoints => "initiator's blinded keys",
                 MessageType::ResponderReply => "responder's reply",
                 MessageType::InitiatorFinal => "initiator's final values",
+                MessageType::ResponderRecords => "responder's shared records",
             },
             hex(&self.session),
             match self.mode {
@@ -360,7 +388,9 @@ impl Message {
             },
             self.slots
         );
-        if !self.populations.is_empty() || self.kind != MessageType::InitiatorFinal {
+        if !self.populations.is_empty()
+            || matches!(self.kind, MessageType::InitiatorPoints | MessageType::ResponderReply)
+        {
             s.push_str(&format!(
                 "  sender's accounts: {}\n  sender's populations:\n",
                 self.accounts()

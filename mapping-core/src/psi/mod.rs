@@ -23,6 +23,7 @@
 mod group;
 mod messages;
 mod session;
+mod state;
 
 pub use group::{expand_message_xmd_sha512, hash_key, hash_to_ristretto255, SessionKey, HASH_DST};
 pub use messages::{Message, MessageType, Mode, MAGIC, VERSION};

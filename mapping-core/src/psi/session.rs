@@ -78,6 +78,16 @@ impl PsiConfig {
         Ok(self)
     }
 
+    /// Sets the bytes compared of each double-blinded value (16 to 32).
+    ///
+    /// ```
+    /// assert_eq!(mapping_core::psi::PsiConfig::new().truncation(40).truncation, 32);
+    /// ```
+    pub fn truncation(mut self, bytes: u8) -> Self {
+        self.truncation = bytes.clamp(16, 32);
+        self
+    }
+
     /// Sets the largest partner set accepted.
     ///
     /// ```
@@ -127,10 +137,12 @@ impl PartyInput {
 }
 
 /// One matched account pair, as one side sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct PsiMatch {
     /// Index of the own account in the [`PartyInput`].
     pub own_account: usize,
+    /// The own account's position in this side's message: the handle the partner knows it by.
+    pub own_position: u64,
     /// The partner's account, as its position in the partner's message (the partner can
     /// map it back to its row; this side learns nothing else about it).
     pub peer_account: u64,
@@ -141,7 +153,7 @@ pub struct PsiMatch {
 }
 
 /// What one side learns from a session.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PsiResult {
     /// Mode of the session.
     pub mode: Mode,
@@ -158,16 +170,16 @@ pub struct PsiResult {
 }
 
 /// Own side of a session: key, message order and what each slot holds.
-struct Side {
-    key: SessionKey,
+pub(super) struct Side {
+    pub(super) key: SessionKey,
     /// Message position -> own account index.
-    order: Vec<u32>,
+    pub(super) order: Vec<u32>,
     /// Population index (into `populations`) of each message position.
-    position_population: Vec<u32>,
-    populations: Vec<(String, u64)>,
+    pub(super) position_population: Vec<u32>,
+    pub(super) populations: Vec<(String, u64)>,
     /// Key type of each slot in message order, `None` for padding.
-    slot_types: Vec<Option<KeyType>>,
-    points: Vec<u8>,
+    pub(super) slot_types: Vec<Option<KeyType>>,
+    pub(super) points: Vec<u8>,
 }
 
 impl Side {
@@ -397,6 +409,7 @@ fn collect_result(
             types.sort();
             matches.push(PsiMatch {
                 own_account: side.order[own_pos as usize] as usize,
+                own_position: own_pos,
                 peer_account: peer_pos,
                 peer_population: peer_pop,
                 key_types: types,
@@ -459,10 +472,10 @@ fn check_message(
 
 /// The initiator, between sending message 1 and receiving message 2.
 pub struct Initiator {
-    side: Side,
-    config: PsiConfig,
-    session: [u8; 16],
-    sent: [u8; 16],
+    pub(super) side: Side,
+    pub(super) config: PsiConfig,
+    pub(super) session: [u8; 16],
+    pub(super) sent: [u8; 16],
 }
 
 impl std::fmt::Debug for Initiator {
@@ -487,6 +500,7 @@ impl Initiator {
             populations: side.populations.clone(),
             returned: Vec::new(),
             points: side.points.clone(),
+            records: Vec::new(),
         };
         let sent = msg.transcript();
         Ok((
@@ -503,6 +517,11 @@ impl Initiator {
     /// The session id.
     pub fn session(&self) -> [u8; 16] {
         self.session
+    }
+
+    /// The mode this side asked for.
+    pub fn mode(&self) -> Mode {
+        self.config.mode
     }
 
     /// Takes message 2: learns the matches and returns message 3 for the responder.
@@ -564,6 +583,7 @@ impl Initiator {
             populations: Vec::new(),
             returned,
             points: Vec::new(),
+            records: Vec::new(),
         };
         Ok((result, msg3))
     }
@@ -571,14 +591,14 @@ impl Initiator {
 
 /// The responder, between sending message 2 and receiving message 3.
 pub struct Responder {
-    side: Side,
-    config: PsiConfig,
-    session: [u8; 16],
-    sent: [u8; 16],
-    mode: Mode,
+    pub(super) side: Side,
+    pub(super) config: PsiConfig,
+    pub(super) session: [u8; 16],
+    pub(super) sent: [u8; 16],
+    pub(super) mode: Mode,
     /// `b·a·H(t)` for the initiator's slots, in the initiator's order.
-    peer_values: Vec<u8>,
-    peer_populations: Vec<(String, u64)>,
+    pub(super) peer_values: Vec<u8>,
+    pub(super) peer_populations: Vec<(String, u64)>,
 }
 
 impl std::fmt::Debug for Responder {
@@ -588,9 +608,9 @@ impl std::fmt::Debug for Responder {
 }
 
 impl Responder {
-    /// Takes message 1 and returns message 2. Refuses a partner over the set-size limit, a
-    /// mode this side does not allow (a counts-only responder refuses a matches session),
-    /// and a different slot count.
+    /// Takes message 1 and returns message 2. Refuses a partner over the set-size limit and
+    /// a different slot count; a counts-only responder turns a matches session into a
+    /// counts-only one (message 2 says so, and the initiator follows).
     pub fn respond(input: &PartyInput, config: &PsiConfig, msg: &Message) -> Result<(Responder, Message)> {
         check_message(msg, MessageType::InitiatorPoints, None, config.slots, config.truncation)?;
         if msg.accounts() > config.max_peer_accounts {
@@ -600,13 +620,10 @@ impl Responder {
                 config.max_peer_accounts
             )));
         }
+        // The effective mode is what both allow: a counts-only side narrows a matches session.
         let mode = match (config.mode, msg.mode) {
-            (Mode::CountsOnly, Mode::Matches) => {
-                return Err(Error::protocol(
-                    "the partner asks to learn matching accounts; this side allows counts only",
-                ))
-            }
-            (_, m) => m,
+            (Mode::CountsOnly, _) | (_, Mode::CountsOnly) => Mode::CountsOnly,
+            _ => Mode::Matches,
         };
         let k = usize::from(config.slots);
         let t = usize::from(config.truncation);
@@ -632,6 +649,7 @@ impl Responder {
             populations: side.populations.clone(),
             returned,
             points: side.points.clone(),
+            records: Vec::new(),
         };
         let sent = reply.transcript();
         Ok((
@@ -646,6 +664,16 @@ impl Responder {
             },
             reply,
         ))
+    }
+
+    /// The session id.
+    pub fn session(&self) -> [u8; 16] {
+        self.session
+    }
+
+    /// The effective mode of the session.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// Takes message 3 and learns the matches.

@@ -1,0 +1,532 @@
+//! `overlap`, the file exchange (`start`, `respond`, `finish`, `complete`) and `inspect`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use mapping_core::matching::Mapping;
+use mapping_core::party::{Finished, Party};
+use mapping_core::policy::SharingPolicy;
+use mapping_core::psi::{Initiator, Message, Mode, Responder};
+use mapping_core::report::Report;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::args::{CompleteArgs, FinishArgs, InputArgs, InspectArgs, OverlapArgs, RespondArgs, SessionArgs, StartArgs};
+use crate::normalize::prepare;
+use crate::output;
+
+fn load_policy(path: Option<&Path>, session: &SessionArgs) -> anyhow::Result<SharingPolicy> {
+    let mut policy = match path {
+        Some(p) => SharingPolicy::from_path(p)?,
+        None => SharingPolicy::default(),
+    };
+    if let Some(max) = session.max_peer_accounts {
+        policy.max_peer_accounts = max;
+    }
+    Ok(policy)
+}
+
+/// Runs `f` on a rayon pool of the requested size (all cores by default).
+fn with_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        b = b.num_threads(n);
+    }
+    Ok(b.build().context("starting the thread pool")?.install(f))
+}
+
+fn build_party(accounts: &Path, input: &InputArgs, policy: SharingPolicy) -> anyhow::Result<Party> {
+    let list = prepare(accounts, input)?;
+    Ok(Party::new(list, policy)?)
+}
+
+/// Writes a file atomically: a temporary file beside it, then a rename.
+fn write_atomic(path: &Path, bytes: &[u8], owner_only: bool) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if owner_only {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = owner_only;
+    let result = (|| -> std::io::Result<()> {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
+fn write_message(path: &Path, msg: &Message) -> anyhow::Result<()> {
+    write_atomic(path, &msg.encode(), false)
+}
+
+fn read_message(path: &Path, max_accounts: u64) -> anyhow::Result<Message> {
+    let limit = (512u64 << 20) + max_accounts.saturating_mul(16 * 32 * 2);
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > limit {
+        bail!(
+            "{}: {len} bytes is larger than any message from a partner within your limits",
+            path.display()
+        );
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Message::decode(&bytes, max_accounts).with_context(|| format!("{}", path.display()))
+}
+
+// ---------------------------------------------------------------- state file
+
+const STATE_FORMAT: &str = "acctmap-session-state";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StateFile {
+    format: String,
+    version: u32,
+    role: String,
+    step: String,
+    session: String,
+    accounts: PathBuf,
+    input: InputArgs,
+    policy: Option<PathBuf>,
+    max_peer_accounts: Option<u64>,
+    fingerprint: String,
+    /// Hex of the protocol state, secret key included (steps started / responded).
+    psi_state: Option<String>,
+    /// The initiator's result while waiting for message 4 (no secret).
+    finished: Option<Finished>,
+}
+
+impl Drop for StateFile {
+    fn drop(&mut self) {
+        if let Some(s) = self.psi_state.as_mut() {
+            zeroize::Zeroize::zeroize(s);
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> Zeroizing<String> {
+    let mut s = Zeroizing::new(String::with_capacity(bytes.len() * 2));
+    for b in bytes {
+        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    s
+}
+
+fn unhex(s: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if s.len() % 2 != 0 {
+        bail!("session state file: invalid contents");
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(s.len() / 2));
+    for i in (0..s.len()).step_by(2) {
+        out.push(
+            u8::from_str_radix(&s[i..i + 2], 16)
+                .map_err(|_| anyhow::anyhow!("session state file: invalid contents"))?,
+        );
+    }
+    Ok(out)
+}
+
+fn save_state(path: &Path, state: &StateFile) -> anyhow::Result<()> {
+    let json = Zeroizing::new(serde_json::to_string(state)?);
+    let sum = Sha256::digest(json.as_bytes());
+    let mut text = Zeroizing::new(String::with_capacity(json.len() + 80));
+    text.push_str(&json);
+    text.push('\n');
+    text.push_str(&hex(&sum));
+    text.push('\n');
+    write_atomic(path, text.as_bytes(), true)
+}
+
+fn load_state(path: &Path) -> anyhow::Result<StateFile> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading the session state {} (run `acctmap start` or `acctmap respond` first)",
+            path.display()
+        )
+    })?);
+    let (json, sum) = text
+        .trim_end()
+        .rsplit_once('\n')
+        .ok_or_else(|| anyhow::anyhow!("{}: not an acctmap session state file", path.display()))?;
+    if *hex(&Sha256::digest(json.as_bytes())) != sum {
+        bail!(
+            "{}: the session state file is corrupted or was changed (checksum mismatch)",
+            path.display()
+        );
+    }
+    let state: StateFile =
+        serde_json::from_str(json).with_context(|| format!("{}: not an acctmap session state file", path.display()))?;
+    if state.format != STATE_FORMAT || state.version != 1 {
+        bail!("{}: not an acctmap session state file of this version", path.display());
+    }
+    Ok(state)
+}
+
+fn rebuild_party(state: &StateFile, session: &SessionArgs) -> anyhow::Result<Party> {
+    let mut s = session.clone();
+    s.max_peer_accounts = state.max_peer_accounts;
+    let policy = load_policy(state.policy.as_deref(), &s)?;
+    let party = build_party(&state.accounts, &state.input, policy)?;
+    party
+        .check_fingerprint(&state.fingerprint)
+        .with_context(|| format!("{}", state.accounts.display()))?;
+    Ok(party)
+}
+
+// ---------------------------------------------------------------- output
+
+fn print_summary(
+    title: &str,
+    party: &Party,
+    mapping: &Mapping,
+    out_dir: &Path,
+    written: &[PathBuf],
+    seconds: f64,
+    session: &SessionArgs,
+) -> anyhow::Result<()> {
+    let report = Report::build(party.list(), mapping);
+    let s = &report.summary;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if session.json {
+        let doc = serde_json::json!({
+            "summary": s,
+            "seconds": seconds,
+            "out": out_dir,
+            "files": written,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(());
+    }
+    let list = party.list();
+    let mode = if mapping.mode == Mode::Matches {
+        "matches"
+    } else {
+        "counts-only"
+    };
+    writeln!(out, "{title} ({mode} mode)")?;
+    writeln!(
+        out,
+        "  yours:    {} rows read, {} accepted, {} rejected; {} accounts in the session",
+        list.rows_read,
+        list.accounts.len(),
+        list.rejects.len(),
+        s.accounts_in_session
+    )?;
+    writeln!(out, "  partner:  {} accounts", s.partner_accounts)?;
+    match (s.own_accounts_matched, s.partner_accounts_matched) {
+        (Some(a), Some(b)) => {
+            let tiers: Vec<String> = s.pairs_by_confidence.iter().map(|(t, n)| format!("{t} {n}")).collect();
+            writeln!(
+                out,
+                "  matched:  {} pairs: {a} of your accounts, {b} of the partner's ({})",
+                s.matched_pairs,
+                tiers.join(", ")
+            )?;
+        }
+        _ => writeln!(out, "  matched:  {} pairs (counts only)", s.matched_pairs)?,
+    }
+    writeln!(out, "  report:   {}", out_dir.join("report.html").display())?;
+    writeln!(out, "  time:     {seconds:.2} s")?;
+    Ok(())
+}
+
+fn write_report(party: &Party, mapping: &Mapping, out: &Path, seconds: f64) -> anyhow::Result<Vec<PathBuf>> {
+    let mut report = Report::build(party.list(), mapping);
+    report.summary.seconds = Some(seconds);
+    Ok(report.write_dir(out, party.list())?)
+}
+
+// ---------------------------------------------------------------- commands
+
+pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let policy_a = load_policy(args.session.policy.as_deref(), &args.session)?;
+    let policy_b = load_policy(
+        args.policy_b.as_deref().or(args.session.policy.as_deref()),
+        &args.session,
+    )?;
+    let bar = output::spinner("reading lists", args.session.quiet);
+    let (a, b, mapping_a, mapping_b) = with_pool(args.session.threads, || -> anyhow::Result<_> {
+        let (a, b) = rayon::join(
+            || build_party(&args.a, &args.input, policy_a),
+            || build_party(&args.b, &args.input, policy_b),
+        );
+        let (a, b) = (a?, b?);
+        let wire = |m: &Message, max: u64| Message::decode(&m.encode(), max);
+        bar.set_message(format!("step 1: blinding {} accounts", a.accounts_in_session()));
+        let (ini, m1) = a.start()?;
+        bar.set_message(format!("step 2: blinding {} accounts", b.accounts_in_session()));
+        let (resp, m2) = b.respond(&wire(&m1, b.policy().max_peer_accounts)?)?;
+        bar.set_message("step 3: matching");
+        let (fin, m3) = a.finish(ini, &wire(&m2, a.policy().max_peer_accounts)?)?;
+        bar.set_message("step 4: matching");
+        let (mapping_b, m4) = b.complete_responder(resp, &wire(&m3, u64::MAX)?)?;
+        let mapping_a = a.complete_initiator(fin, &wire(&m4, u64::MAX)?)?;
+        Ok((a, b, mapping_a, mapping_b))
+    })??;
+    bar.finish_and_clear();
+    let seconds = t0.elapsed().as_secs_f64();
+    let written = write_report(&a, &mapping_a, &args.out, seconds)?;
+    if args.both {
+        write_report(&b, &mapping_b, &args.out.join("b"), seconds)?;
+    }
+    let title = format!("acctmap overlap: {} x {}", args.a.display(), args.b.display());
+    print_summary(&title, &a, &mapping_a, &args.out, &written, seconds, &args.session)
+}
+
+pub fn start(args: StartArgs) -> anyhow::Result<()> {
+    if args.state.exists() {
+        bail!(
+            "{} already exists: a session is in progress. Complete it, or delete the file to abandon it",
+            args.state.display()
+        );
+    }
+    let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
+    let bar = output::spinner("blinding your keys", args.session.quiet);
+    let (party, ini, msg) = with_pool(args.session.threads, || -> anyhow::Result<_> {
+        let party = build_party(&args.accounts, &args.input, policy)?;
+        let (ini, msg) = party.start()?;
+        Ok((party, ini, msg))
+    })??;
+    bar.finish_and_clear();
+    let state = StateFile {
+        format: STATE_FORMAT.into(),
+        version: 1,
+        role: "initiator".into(),
+        step: "started".into(),
+        session: hex(&ini.session()).to_string(),
+        accounts: std::fs::canonicalize(&args.accounts).unwrap_or(args.accounts.clone()),
+        input: args.input.clone(),
+        policy: args
+            .session
+            .policy
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or(p.clone())),
+        max_peer_accounts: args.session.max_peer_accounts,
+        fingerprint: party.fingerprint(),
+        psi_state: Some(hex(&ini.save()).to_string()),
+        finished: None,
+    };
+    write_message(&args.message, &msg)?;
+    save_state(&args.state, &state)?;
+    if !args.session.quiet {
+        eprint!("{}", msg.summary());
+        eprintln!(
+            "\nwrote {} for your partner; they run `acctmap respond THEIR.csv --to {}`.\nsession state: {} (owner-only; keep it until the session completes)",
+            args.message.display(),
+            args.message.display(),
+            args.state.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
+    if args.state.exists() {
+        bail!(
+            "{} already exists: a session is in progress. Complete it, or delete the file to abandon it",
+            args.state.display()
+        );
+    }
+    let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
+    let msg1 = read_message(&args.to, policy.max_peer_accounts)?;
+    let bar = output::spinner("blinding", args.session.quiet);
+    let (party, resp, msg2) = with_pool(args.session.threads, || -> anyhow::Result<_> {
+        let party = build_party(&args.accounts, &args.input, policy)?;
+        let (resp, msg2) = party.respond(&msg1).with_context(|| format!("{}", args.to.display()))?;
+        Ok((party, resp, msg2))
+    })??;
+    bar.finish_and_clear();
+    let state = StateFile {
+        format: STATE_FORMAT.into(),
+        version: 1,
+        role: "responder".into(),
+        step: "responded".into(),
+        session: hex(&resp.session()).to_string(),
+        accounts: std::fs::canonicalize(&args.accounts).unwrap_or(args.accounts.clone()),
+        input: args.input.clone(),
+        policy: args
+            .session
+            .policy
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or(p.clone())),
+        max_peer_accounts: args.session.max_peer_accounts,
+        fingerprint: party.fingerprint(),
+        psi_state: Some(hex(&resp.save()).to_string()),
+        finished: None,
+    };
+    write_message(&args.message, &msg2)?;
+    save_state(&args.state, &state)?;
+    if !args.session.quiet {
+        eprint!("{}", msg2.summary());
+        eprintln!(
+            "\nwrote {} for your partner; they run `acctmap finish --reply {}`, then send you a step-3 message for `acctmap complete`.",
+            args.message.display(),
+            args.message.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn finish(args: FinishArgs) -> anyhow::Result<()> {
+    let mut state = load_state(&args.state)?;
+    match (state.role.as_str(), state.step.as_str()) {
+        ("initiator", "started") => {}
+        ("initiator", "finished") => bail!(
+            "`acctmap finish` already ran for session {}; run `acctmap complete --reply STEP4.msg` with the partner's last message",
+            state.session
+        ),
+        ("responder", _) => bail!("{} is the responder's state; the responder runs `acctmap complete`", args.state.display()),
+        (role, step) => bail!("{}: unexpected session state {role}/{step}", args.state.display()),
+    }
+    let t0 = Instant::now();
+    let bar = output::spinner("matching", args.session.quiet);
+    let (finished, msg3) = with_pool(args.session.threads, || -> anyhow::Result<_> {
+        let party = rebuild_party(&state, &args.session)?;
+        let msg2 = read_message(&args.reply, party.policy().max_peer_accounts)?;
+        let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
+        let ini = Initiator::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
+        party
+            .finish(ini, &msg2)
+            .with_context(|| format!("{}", args.reply.display()))
+    })??;
+    bar.finish_and_clear();
+    write_message(&args.message, &msg3)?;
+    state.step = "finished".into();
+    if let Some(s) = state.psi_state.as_mut() {
+        zeroize::Zeroize::zeroize(s);
+    }
+    state.psi_state = None; // the session key is no longer needed: it leaves the state file
+    state.finished = Some(finished);
+    save_state(&args.state, &state)?;
+    if !args.session.quiet {
+        eprint!("{}", msg3.summary());
+        eprintln!(
+            "\nwrote {} for your partner ({:.2} s); they run `acctmap complete --reply {}` and send you a step-4 message;\nthen run `acctmap complete --reply STEP4.msg` to write your report.",
+            args.message.display(),
+            t0.elapsed().as_secs_f64(),
+            args.message.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
+    let state = load_state(&args.state)?;
+    let t0 = Instant::now();
+    let bar = output::spinner("matching", args.session.quiet);
+    let (party, mapping, msg4) = match (state.role.as_str(), state.step.as_str()) {
+        ("responder", "responded") => with_pool(args.session.threads, || -> anyhow::Result<_> {
+            let party = rebuild_party(&state, &args.session)?;
+            let msg3 = read_message(&args.reply, u64::MAX)?;
+            let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
+            let resp = Responder::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
+            let (mapping, msg4) = party
+                .complete_responder(resp, &msg3)
+                .with_context(|| format!("{}", args.reply.display()))?;
+            Ok((party, mapping, Some(msg4)))
+        })??,
+        ("initiator", "finished") => {
+            let party = rebuild_party(&state, &args.session)?;
+            let msg4 = read_message(&args.reply, u64::MAX)?;
+            let finished = state
+                .finished
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("{}: invalid contents", args.state.display()))?;
+            let mapping = party
+                .complete_initiator(finished, &msg4)
+                .with_context(|| format!("{}", args.reply.display()))?;
+            (party, mapping, None)
+        }
+        ("initiator", "started") => {
+            bail!("run `acctmap finish --reply STEP2.msg` first: this session has not received the partner's reply")
+        }
+        (role, step) => bail!("{}: unexpected session state {role}/{step}", args.state.display()),
+    };
+    bar.finish_and_clear();
+    let seconds = t0.elapsed().as_secs_f64();
+    let written = write_report(&party, &mapping, &args.out, seconds)?;
+    if let Some(msg4) = &msg4 {
+        write_message(&args.message, msg4)?;
+    }
+    std::fs::remove_file(&args.state).with_context(|| format!("deleting {}", args.state.display()))?;
+    let title = format!(
+        "acctmap complete: {} (session {})",
+        state.accounts.display(),
+        state.session
+    );
+    print_summary(&title, &party, &mapping, &args.out, &written, seconds, &args.session)?;
+    if let (Some(_), false) = (&msg4, args.session.quiet) {
+        eprintln!(
+            "wrote {} for your partner: they run `acctmap complete --reply {}` for their report. Session state deleted.",
+            args.message.display(),
+            args.message.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
+    let msg = read_message(&args.message, u64::MAX)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        let records: serde_json::Value = if msg.records.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&msg.records).unwrap_or(serde_json::Value::Null)
+        };
+        let doc = serde_json::json!({
+            "step": msg.kind.step(),
+            "type": msg.kind,
+            "session": hex(&msg.session).to_string(),
+            "mode": msg.mode,
+            "slots": msg.slots,
+            "truncation_bytes": msg.truncation,
+            "sender_accounts": msg.accounts(),
+            "sender_populations": msg.populations,
+            "blinded_points": msg.points.len() / 32,
+            "returned_values": msg.returned_count(),
+            "shared_records": records,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        write!(out, "{}", msg.summary())?;
+        if !msg.records.is_empty() {
+            writeln!(out, "  shared records (as sent):")?;
+            if let Ok(v) = serde_json::from_slice::<Vec<serde_json::Value>>(&msg.records) {
+                for r in v.iter().take(20) {
+                    writeln!(out, "    {r}")?;
+                }
+                if v.len() > 20 {
+                    writeln!(out, "    … {} more (use --json for all)", v.len() - 20)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

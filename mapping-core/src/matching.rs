@@ -1,0 +1,127 @@
+//! Matching: what one side learned from a session (slot matches from [`crate::psi`]) turned
+//! into account pairs, each with the key types that matched and a confidence, plus the
+//! partner's shared fields and an account of what this side disclosed.
+//!
+//! One account may pair with several partner accounts (duplicates, subsidiaries): every
+//! pair is kept, and counts are given both ways (own accounts matched, partner accounts
+//! matched, pairs) so that the two partners' numbers reconcile.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::keys::{KeyType, Tier};
+use crate::psi::{Mode, PsiResult};
+
+/// One matched account pair, from this side's view.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MatchedPair {
+    /// Index of the own account in the party's `PreparedList::accounts`.
+    pub own: usize,
+    /// The partner's handle for its account (its position in the partner's message).
+    pub partner: u64,
+    /// The partner account's population.
+    pub partner_population: String,
+    /// Key types that matched, in priority order.
+    pub key_types: Vec<KeyType>,
+    /// Strongest tier among the matched key types.
+    pub confidence: Tier,
+    /// Fields the partner's policy shared for its account (empty when none).
+    pub partner_fields: Vec<(String, String)>,
+}
+
+/// What this side sent, for the report's disclosure section.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Disclosure {
+    /// Mode of the session.
+    pub mode: Mode,
+    /// Accounts whose blinded keys were sent.
+    pub accounts_sent: u64,
+    /// Population sizes sent.
+    pub populations_sent: Vec<(String, u64)>,
+    /// Populations left out by the policy, with their sizes (never sent).
+    pub hidden_populations: Vec<(String, u64)>,
+    /// Values sent per account.
+    pub slots: u8,
+    /// Matched accounts whose fields were shared.
+    pub records_sent: u64,
+    /// Field names shared (over all records).
+    pub fields_sent: Vec<String>,
+}
+
+/// The outcome of one session for one side.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Mapping {
+    /// Mode of the session.
+    pub mode: Mode,
+    /// Session id, hex.
+    pub session: String,
+    /// Own populations in the session, with sizes.
+    pub own_populations: Vec<(String, u64)>,
+    /// The partner's populations, with sizes.
+    pub partner_populations: Vec<(String, u64)>,
+    /// Distinct matched account pairs per own × partner population.
+    pub pair_counts: Vec<Vec<u64>>,
+    /// The pairs (empty in counts-only mode).
+    pub pairs: Vec<MatchedPair>,
+    /// What this side disclosed.
+    pub disclosure: Disclosure,
+}
+
+impl Mapping {
+    /// Builds the mapping. `input_accounts[i]` is the list index of protocol input `i`;
+    /// `partner_records` holds the partner's shared fields by its account handle.
+    pub fn build(
+        result: &PsiResult,
+        input_accounts: &[usize],
+        partner_records: &BTreeMap<u64, Vec<(String, String)>>,
+        disclosure: Disclosure,
+    ) -> Mapping {
+        let pairs = result
+            .matches
+            .iter()
+            .map(|m| {
+                let confidence = m.key_types.iter().map(|t| t.tier()).max().unwrap_or(Tier::Weak);
+                MatchedPair {
+                    own: input_accounts[m.own_account],
+                    partner: m.peer_account,
+                    partner_population: result.peer_populations[m.peer_population].0.clone(),
+                    key_types: m.key_types.clone(),
+                    confidence,
+                    partner_fields: partner_records.get(&m.peer_account).cloned().unwrap_or_default(),
+                }
+            })
+            .collect();
+        Mapping {
+            mode: result.mode,
+            session: result.session.iter().map(|b| format!("{b:02x}")).collect(),
+            own_populations: result.own_populations.clone(),
+            partner_populations: result.peer_populations.clone(),
+            pair_counts: result.pair_counts.clone(),
+            pairs,
+            disclosure,
+        }
+    }
+
+    /// Matched pairs in total (both modes).
+    pub fn pair_total(&self) -> u64 {
+        self.pair_counts.iter().flatten().sum()
+    }
+
+    /// Distinct own accounts with at least one match (matches mode).
+    pub fn own_matched(&self) -> usize {
+        self.pairs.iter().map(|p| p.own).collect::<BTreeSet<_>>().len()
+    }
+
+    /// Distinct partner accounts with at least one match (matches mode).
+    pub fn partner_matched(&self) -> usize {
+        self.pairs.iter().map(|p| p.partner).collect::<BTreeSet<_>>().len()
+    }
+
+    /// Pairs per confidence tier.
+    pub fn by_confidence(&self) -> BTreeMap<Tier, usize> {
+        let mut m = BTreeMap::new();
+        for p in &self.pairs {
+            *m.entry(p.confidence).or_default() += 1;
+        }
+        m
+    }
+}

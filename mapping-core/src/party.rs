@@ -1,0 +1,327 @@
+//! The embedding API: a [`Party`] is one side's prepared list, sharing policy and session
+//! settings; it drives the four protocol messages in and out as bytes (any transport works)
+//! and yields a [`Mapping`].
+//!
+//! ```text
+//! initiator                                   responder
+//! party.start()          -- message 1 -->
+//!                                             party.respond(msg1)
+//!                        <-- message 2 --
+//! party.finish(msg2)     -- message 3 -->     (carries the initiator's shared records)
+//!                                             party.complete_responder(msg3) -> Mapping
+//!                        <-- message 4 --     (the responder's shared records)
+//! party.complete_initiator(msg4) -> Mapping
+//! ```
+//!
+//! ```
+//! use mapping_core::{ingest, IngestOptions, KeyConfig, PreparedList, party::Party, policy::SharingPolicy};
+//! let prep = |csv: &str| PreparedList::build(ingest::read(csv.as_bytes(), "x.csv", &IngestOptions::new()).unwrap(), &KeyConfig::new());
+//! let a = Party::new(prep("Name,Website\nAcme Inc,acme.com\nGlobex,globex.com\n"), SharingPolicy::default()).unwrap();
+//! let b = Party::new(prep("Company,Domain\nACME,https://www.acme.com/\nInitech,initech.com\n"), SharingPolicy::default()).unwrap();
+//! let (ini, m1) = a.start().unwrap();
+//! let (resp, m2) = b.respond(&m1).unwrap();
+//! let (fin, m3) = a.finish(ini, &m2).unwrap();
+//! let (b_view, m4) = b.complete_responder(resp, &m3).unwrap();
+//! let a_view = a.complete_initiator(fin, &m4).unwrap();
+//! assert_eq!(a_view.pairs.len(), 1);
+//! assert_eq!(b_view.pairs.len(), 1);
+//! assert_eq!(a_view.pairs[0].partner_fields[2], ("name".to_string(), "ACME".to_string()));
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::keys::PreparedList;
+use crate::matching::{Disclosure, Mapping};
+use crate::policy::{Share, SharingPolicy};
+use crate::psi::{Initiator, Message, MessageType, Mode, PartyInput, PsiConfig, PsiResult, Responder};
+
+/// Limits on what a partner's shared records may hold.
+const MAX_FIELDS: usize = 32;
+const MAX_VALUE: usize = 4096;
+
+/// One side of a mapping.
+#[derive(Debug)]
+pub struct Party {
+    list: PreparedList,
+    policy: SharingPolicy,
+    config: PsiConfig,
+    input: PartyInput,
+    input_accounts: Vec<usize>,
+    hidden: Vec<(String, u64)>,
+}
+
+/// The initiator after message 3: the PSI result is known, the partner's records are due.
+/// Holds no secret (the session key is gone), so it can be kept in a plain state file.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Finished {
+    result: PsiResult,
+    sent: [u8; 16],
+    records_sent: u64,
+    fields_sent: Vec<String>,
+    fingerprint: String,
+}
+
+impl Party {
+    /// Builds a party: populations the policy hides are left out; one `counts` population
+    /// makes the session counts-only.
+    pub fn new(list: PreparedList, policy: SharingPolicy) -> Result<Party> {
+        let mut input = PartyInput::new();
+        let mut input_accounts = Vec::new();
+        let mut hidden: BTreeMap<String, u64> = BTreeMap::new();
+        let mut mode = Mode::Matches;
+        for (i, a) in list.accounts.iter().enumerate() {
+            let label = a.account.population.label();
+            match policy.rule(label).share {
+                Share::Hidden => {
+                    *hidden.entry(label.to_owned()).or_default() += 1;
+                    continue;
+                }
+                Share::Counts => mode = Mode::CountsOnly,
+                Share::Overlaps => {}
+            }
+            input.push(label, a.keys.clone());
+            input_accounts.push(i);
+        }
+        let config = PsiConfig::new()
+            .mode(mode)
+            .slots(list.config.slots)?
+            .max_peer_accounts(policy.max_peer_accounts);
+        Ok(Party {
+            list,
+            policy,
+            config,
+            input,
+            input_accounts,
+            hidden: hidden.into_iter().collect(),
+        })
+    }
+
+    /// The prepared list.
+    pub fn list(&self) -> &PreparedList {
+        &self.list
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &SharingPolicy {
+        &self.policy
+    }
+
+    /// The mode this side asks for.
+    pub fn mode(&self) -> Mode {
+        self.config.mode
+    }
+
+    /// Accounts this side puts into the session.
+    pub fn accounts_in_session(&self) -> usize {
+        self.input.len()
+    }
+
+    /// A digest of what this side puts into the session (populations, keys, settings): a
+    /// file exchange checks that the list did not change between steps.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update([
+            self.config.slots,
+            self.config.truncation,
+            matches!(self.config.mode, Mode::CountsOnly) as u8,
+        ]);
+        for &i in &self.input_accounts {
+            let a = &self.list.accounts[i];
+            h.update(a.account.population.label().as_bytes());
+            h.update([0]);
+            for k in &a.keys {
+                h.update(k.to_bytes());
+                h.update([0]);
+            }
+            h.update([1]);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Initiator, step 1.
+    pub fn start(&self) -> Result<(Initiator, Message)> {
+        Initiator::start(&self.input, &self.config)
+    }
+
+    /// Responder, step 2.
+    pub fn respond(&self, msg1: &Message) -> Result<(Responder, Message)> {
+        Responder::respond(&self.input, &self.config, msg1)
+    }
+
+    /// Initiator, step 3: learns the matches, returns message 3 with this side's records.
+    pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
+        let (result, mut msg3) = initiator.finish(msg2)?;
+        let (records, fields) = self.records(&result)?;
+        let records_sent = records_count(&records);
+        msg3.records = records;
+        Ok((
+            Finished {
+                sent: msg3.transcript(),
+                result,
+                records_sent,
+                fields_sent: fields,
+                fingerprint: self.fingerprint(),
+            },
+            msg3,
+        ))
+    }
+
+    /// Responder, step 4: learns the matches and the initiator's records; returns this
+    /// side's mapping and message 4 with this side's records.
+    pub fn complete_responder(&self, responder: Responder, msg3: &Message) -> Result<(Mapping, Message)> {
+        let mode = responder.mode();
+        let session = responder.session();
+        let result = responder.complete(msg3)?;
+        let partner = parse_records(&msg3.records, &result, "message 3")?;
+        let (records, fields) = self.records(&result)?;
+        let msg4 = Message {
+            kind: MessageType::ResponderRecords,
+            mode,
+            slots: msg3.slots,
+            truncation: msg3.truncation,
+            session,
+            previous: msg3.transcript(),
+            populations: Vec::new(),
+            returned: Vec::new(),
+            points: Vec::new(),
+            records,
+        };
+        let disclosure = self.disclosure(&result, records_count(&msg4.records), fields);
+        Ok((
+            Mapping::build(&result, &self.input_accounts, &partner, disclosure),
+            msg4,
+        ))
+    }
+
+    /// Initiator, after message 4: the mapping with the responder's records.
+    pub fn complete_initiator(&self, finished: Finished, msg4: &Message) -> Result<Mapping> {
+        if finished.fingerprint != self.fingerprint() {
+            return Err(Error::protocol(
+                "your account list or options changed since this session started; run the session again",
+            ));
+        }
+        if msg4.kind != MessageType::ResponderRecords {
+            return Err(Error::protocol(format!(
+                "expected the partner's step-4 message, got a step-{} message",
+                msg4.kind.step()
+            )));
+        }
+        if msg4.session != finished.result.session {
+            return Err(Error::protocol("message 4 belongs to another session"));
+        }
+        if msg4.previous != finished.sent {
+            return Err(Error::protocol("message 4 answers another run of this session"));
+        }
+        let partner = parse_records(&msg4.records, &finished.result, "message 4")?;
+        let disclosure = self.disclosure(&finished.result, finished.records_sent, finished.fields_sent.clone());
+        Ok(Mapping::build(
+            &finished.result,
+            &self.input_accounts,
+            &partner,
+            disclosure,
+        ))
+    }
+
+    /// Checks that a state file's fingerprint matches this party (the list is unchanged).
+    pub fn check_fingerprint(&self, fingerprint: &str) -> Result<()> {
+        if fingerprint != self.fingerprint() {
+            return Err(Error::protocol(
+                "your account list or options changed since this session started; run the session again",
+            ));
+        }
+        Ok(())
+    }
+
+    fn disclosure(&self, result: &PsiResult, records_sent: u64, fields_sent: Vec<String>) -> Disclosure {
+        Disclosure {
+            mode: result.mode,
+            accounts_sent: self.input.len() as u64,
+            populations_sent: result.own_populations.clone(),
+            hidden_populations: self.hidden.clone(),
+            slots: self.config.slots,
+            records_sent,
+            fields_sent,
+        }
+    }
+
+    /// This side's shared records for its matched accounts, as JSON.
+    fn records(&self, result: &PsiResult) -> Result<(Vec<u8>, Vec<String>)> {
+        if result.mode == Mode::CountsOnly {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let mut seen = BTreeSet::new();
+        let mut fields_used = BTreeSet::new();
+        let mut out = Vec::new();
+        for m in &result.matches {
+            if !seen.insert(m.own_position) {
+                continue;
+            }
+            let account = &self.list.accounts[self.input_accounts[m.own_account]];
+            let fields = self.policy.shared_fields(account, &self.list.extra_columns);
+            if fields.is_empty() {
+                continue;
+            }
+            fields_used.extend(fields.iter().map(|(k, _)| k.clone()));
+            out.push(serde_json::json!({ "account": m.own_position, "fields": fields }));
+        }
+        if out.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let bytes = serde_json::to_vec(&out).map_err(|e| Error::config(format!("encoding shared records: {e}")))?;
+        Ok((bytes, fields_used.into_iter().collect()))
+    }
+}
+
+fn records_count(records: &[u8]) -> u64 {
+    if records.is_empty() {
+        0
+    } else {
+        serde_json::from_slice::<Vec<serde_json::Value>>(records).map_or(0, |v| v.len() as u64)
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    account: u64,
+    fields: Vec<(String, String)>,
+}
+
+/// Parses and checks the partner's records: only for partner accounts that matched, within
+/// size limits.
+fn parse_records(bytes: &[u8], result: &PsiResult, context: &str) -> Result<BTreeMap<u64, Vec<(String, String)>>> {
+    let mut out = BTreeMap::new();
+    if bytes.is_empty() {
+        return Ok(out);
+    }
+    if result.mode == Mode::CountsOnly {
+        return Err(Error::message(context, "shared records in a counts-only session"));
+    }
+    let records: Vec<Record> = serde_json::from_slice(bytes)
+        .map_err(|e| Error::message(context, format!("shared records are not valid: {e}")))?;
+    let matched: BTreeSet<u64> = result.matches.iter().map(|m| m.peer_account).collect();
+    for r in records {
+        if !matched.contains(&r.account) {
+            return Err(Error::message(
+                context,
+                format!("shared record for partner account {} that did not match", r.account),
+            ));
+        }
+        if r.fields.len() > MAX_FIELDS || r.fields.iter().any(|(k, v)| k.len() > 64 || v.len() > MAX_VALUE) {
+            return Err(Error::message(
+                context,
+                format!("shared record {} is larger than allowed", r.account),
+            ));
+        }
+        if out.insert(r.account, r.fields).is_some() {
+            return Err(Error::message(
+                context,
+                format!("shared record {} appears twice", r.account),
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,361 @@
+//! `report.html`: one self-contained page (inline CSS and script, no network), readable
+//! without the script; the script adds search and sorting to the matches table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::Report;
+use crate::psi::Mode;
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+fn num(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn money(v: f64) -> String {
+    num(v.round() as u64)
+}
+
+const STYLE: &str = r#"
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
+header{background:#16324f;color:#fff;padding:20px 32px}
+header h1{margin:0 0 4px;font-size:22px}
+header p{margin:0;opacity:.85;font-size:13px}
+main{padding:20px 32px;max-width:1400px}
+section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:16px 20px;margin-bottom:18px}
+h2{font-size:17px;margin:0 0 12px}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{background:#eef3f8;border-radius:6px;padding:10px 14px;min-width:150px}
+.card b{display:block;font-size:22px}
+.card span{font-size:12px;color:#4a5a6a}
+table{border-collapse:collapse;font-size:13px;width:100%}
+th,td{border-bottom:1px solid #e3e8ee;padding:5px 8px;text-align:left;vertical-align:top}
+th{background:#f0f3f7;position:sticky;top:0}
+th.sort{cursor:pointer;user-select:none}
+th.sort:after{content:" \2195";color:#9aa8b6}
+table.heat td.cell{text-align:right;font-variant-numeric:tabular-nums;min-width:90px}
+.strong{color:#0b6b2f;font-weight:600}.medium{color:#8a5a00;font-weight:600}.weak{color:#9b1c1c;font-weight:600}
+input#q{padding:6px 10px;width:320px;border:1px solid #c5ced8;border-radius:4px;margin-bottom:10px}
+.scroll{max-height:560px;overflow:auto}
+.muted{color:#6b7a8a;font-size:12px}
+ul.plain{margin:0;padding-left:18px}
+"#;
+
+const SCRIPT: &str = r#"
+(function(){
+  var data = JSON.parse(document.getElementById('matches-data').textContent);
+  var cols = ['a_row','a_name','a_domains','a_population','b_row','b_name','b_domains','b_population','matched_keys','confidence'];
+  var body = document.getElementById('matches-body');
+  var q = document.getElementById('q');
+  var count = document.getElementById('shown');
+  var sortCol = 'a_row', asc = true;
+  function cmp(a, b){
+    var x = a[sortCol], y = b[sortCol];
+    var nx = parseFloat(x), ny = parseFloat(y);
+    if (!isNaN(nx) && !isNaN(ny)) return asc ? nx - ny : ny - nx;
+    x = String(x || ''); y = String(y || '');
+    return asc ? x.localeCompare(y) : y.localeCompare(x);
+  }
+  function render(){
+    var term = q.value.toLowerCase();
+    var rows = data.filter(function(r){
+      if (!term) return true;
+      return cols.some(function(c){ return String(r[c] || '').toLowerCase().indexOf(term) >= 0; });
+    }).sort(cmp);
+    var frag = document.createDocumentFragment();
+    rows.slice(0, 2000).forEach(function(r){
+      var tr = document.createElement('tr');
+      cols.forEach(function(c){
+        var td = document.createElement('td');
+        td.textContent = r[c] === null || r[c] === undefined ? '' : String(r[c]);
+        if (c === 'confidence') td.className = r[c];
+        tr.appendChild(td);
+      });
+      frag.appendChild(tr);
+    });
+    body.innerHTML = '';
+    body.appendChild(frag);
+    count.textContent = rows.length > 2000 ? ('first 2,000 of ' + rows.length) : String(rows.length);
+  }
+  document.querySelectorAll('th.sort').forEach(function(th){
+    th.addEventListener('click', function(){
+      var c = th.getAttribute('data-col');
+      if (sortCol === c) { asc = !asc; } else { sortCol = c; asc = true; }
+      render();
+    });
+  });
+  q.addEventListener('input', render);
+  render();
+})();
+"#;
+
+/// Renders the page.
+pub(super) fn render(r: &Report) -> String {
+    let s = &r.summary;
+    let mut h = String::with_capacity(64 * 1024 + r.matches.len() * 300);
+    let mode = match s.mode {
+        Mode::Matches => "matches",
+        Mode::CountsOnly => "counts only",
+    };
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>Account mapping report</title><style>{STYLE}</style></head><body>\
+         <header><h1>Account mapping report</h1><p>{} &middot; session {} &middot; mode: {}</p></header><main>",
+        esc(&s.source),
+        esc(&s.session),
+        mode
+    );
+    // Summary
+    h.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">");
+    let mut card = |value: String, label: &str| {
+        let _ = write!(h, "<div class=\"card\"><b>{value}</b><span>{}</span></div>", esc(label));
+    };
+    card(num(s.matched_pairs), "matched account pairs");
+    if let Some(n) = s.own_accounts_matched {
+        card(
+            format!("{} / {}", num(n), num(s.accounts_in_session)),
+            "of your accounts match",
+        );
+    }
+    if let Some(n) = s.partner_accounts_matched {
+        card(
+            format!("{} / {}", num(n), num(s.partner_accounts)),
+            "of the partner's accounts match",
+        );
+    }
+    for (tier, n) in &s.pairs_by_confidence {
+        card(num(*n), &format!("{tier} matches"));
+    }
+    if let Some(p) = s.own_pipeline_matched {
+        card(money(p), "your pipeline in overlapping accounts");
+    }
+    h.push_str("</div>");
+    let _ = write!(
+        h,
+        "<p class=\"muted\">{} rows read, {} accepted, {} rejected. {} of your accounts and {} of the partner's were in the session.",
+        num(s.rows_read),
+        num(s.accepted),
+        num(s.rejected),
+        num(s.accounts_in_session),
+        num(s.partner_accounts)
+    );
+    if let (Some(a), Some(b)) = (s.own_accounts_matched, s.partner_accounts_matched) {
+        let _ = write!(
+            h,
+            " Reconciling with the partner: {} of your accounts match {} of theirs in {} pairs (one account can match several: duplicates, subsidiaries); the partner's report shows the same pairs from its side.",
+            num(a),
+            num(b),
+            num(s.matched_pairs)
+        );
+    }
+    if let Some(t) = s.seconds {
+        let _ = write!(h, " Run time {t:.2} s.");
+    }
+    h.push_str("</p>");
+    if !s.pairs_by_key_type.is_empty() {
+        h.push_str("<p class=\"muted\">Pairs by matched key type: ");
+        let parts: Vec<String> = s
+            .pairs_by_key_type
+            .iter()
+            .map(|(k, n)| format!("{} {}", esc(k), num(*n)))
+            .collect();
+        h.push_str(&parts.join(", "));
+        h.push_str("</p>");
+    }
+    h.push_str("</section>");
+    // Matrix
+    h.push_str("<section id=\"matrix\"><h2>Overlap by population</h2><table class=\"heat\"><thead><tr><th>yours \\ partner's</th>");
+    let own: Vec<&String> = {
+        let mut v: Vec<&String> = Vec::new();
+        for c in &r.matrix {
+            if !v.contains(&&c.own_population) {
+                v.push(&c.own_population);
+            }
+        }
+        v
+    };
+    for (p, n) in &r.partner_populations {
+        let _ = write!(h, "<th>{} <span class=\"muted\">({})</span></th>", esc(p), num(*n));
+    }
+    h.push_str("</tr></thead><tbody>");
+    let max = r.matrix.iter().map(|c| c.pairs).max().unwrap_or(0).max(1);
+    let own_sizes: BTreeMap<&str, u64> = r
+        .disclosure
+        .populations_sent
+        .iter()
+        .map(|(l, n)| (l.as_str(), *n))
+        .collect();
+    for o in own {
+        let _ = write!(
+            h,
+            "<tr><th>{} <span class=\"muted\">({})</span></th>",
+            esc(o),
+            num(own_sizes.get(o.as_str()).copied().unwrap_or(0))
+        );
+        for (p, _) in &r.partner_populations {
+            let cell = r
+                .matrix
+                .iter()
+                .find(|c| &c.own_population == o && &c.partner_population == p);
+            let pairs = cell.map_or(0, |c| c.pairs);
+            let alpha = pairs as f64 / max as f64 * 0.85;
+            let color = if alpha > 0.5 { "#fff" } else { "#1d2733" };
+            let _ = write!(
+                h,
+                "<td class=\"cell\" style=\"background:rgba(22,110,190,{alpha:.3});color:{color}\"><b>{}</b>",
+                num(pairs)
+            );
+            if let Some(pipe) = cell.and_then(|c| c.own_pipeline).filter(|v| *v > 0.0) {
+                let _ = write!(h, "<br><span>{} pipeline</span>", money(pipe));
+            }
+            h.push_str("</td>");
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table><p class=\"muted\">Cells count matched account pairs. Pipeline is the sum of your amounts over your matched accounts in the cell.</p></section>");
+    // Matches
+    if s.mode == Mode::Matches {
+        let _ = write!(
+            h,
+            "<section id=\"matches\"><h2>Matched accounts</h2><input id=\"q\" type=\"search\" placeholder=\"Search name, domain, population, key…\" aria-label=\"search\"> \
+             <span class=\"muted\">showing <span id=\"shown\">{}</span></span><div class=\"scroll\"><table><thead><tr>",
+            num(r.matches.len() as u64)
+        );
+        for (col, label) in [
+            ("a_row", "your row"),
+            ("a_name", "your name"),
+            ("a_domains", "your domains"),
+            ("a_population", "your population"),
+            ("b_row", "partner row"),
+            ("b_name", "partner name"),
+            ("b_domains", "partner domains"),
+            ("b_population", "partner population"),
+            ("matched_keys", "matched keys"),
+            ("confidence", "confidence"),
+        ] {
+            let _ = write!(h, "<th class=\"sort\" data-col=\"{col}\">{label}</th>");
+        }
+        h.push_str("</tr></thead><tbody id=\"matches-body\"></tbody></table></div>");
+        let json = serde_json::to_string(&r.matches).unwrap_or_else(|_| "[]".into());
+        let json = json.replace("</", "<\\/").replace("<!--", "<\\!--");
+        let _ = write!(
+            h,
+            "<script type=\"application/json\" id=\"matches-data\">{json}</script></section>"
+        );
+    }
+    // Rejects
+    let _ = write!(
+        h,
+        "<section id=\"rejects\"><h2>Rejected rows ({})</h2>",
+        num(r.rejects.len() as u64)
+    );
+    if r.rejects.is_empty() {
+        h.push_str("<p>None: every row gave at least one match key.</p>");
+    } else {
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+        for x in &r.rejects {
+            let head = x.reason.split(';').next().unwrap_or("").trim().to_owned();
+            *reasons.entry(head).or_default() += 1;
+        }
+        h.push_str("<ul class=\"plain\">");
+        for (reason, n) in &reasons {
+            let _ = write!(h, "<li>{}: {}</li>", num(*n), esc(reason));
+        }
+        h.push_str("</ul><details><summary>rows</summary><table><tr><th>row</th><th>reason</th></tr>");
+        for x in r.rejects.iter().take(500) {
+            let _ = write!(h, "<tr><td>{}</td><td>{}</td></tr>", x.row, esc(&x.reason));
+        }
+        h.push_str("</table></details>");
+    }
+    h.push_str("</section>");
+    // Disclosure
+    let d = &r.disclosure;
+    h.push_str("<section id=\"disclosure\"><h2>What you disclosed to the partner</h2><ul class=\"plain\">");
+    let _ = write!(
+        h,
+        "<li>Your account count ({}) and population sizes: {}.</li>",
+        num(d.accounts_sent),
+        esc(&d
+            .populations_sent
+            .iter()
+            .map(|(l, n)| format!("{l} {}", num(*n)))
+            .collect::<Vec<_>>()
+            .join(", "))
+    );
+    let _ = write!(
+        h,
+        "<li>{} blinded values per account ({} in all): they reveal nothing about keys the partner does not also hold.</li>",
+        d.slots,
+        num(d.accounts_sent * u64::from(d.slots))
+    );
+    match d.mode {
+        Mode::Matches => {
+            let _ = write!(
+                h,
+                "<li>Which of the partner's accounts match yours, with your population for each.</li>"
+            );
+        }
+        Mode::CountsOnly => {
+            let _ = write!(h, "<li>Only the population × population counts of matches.</li>");
+        }
+    }
+    if d.records_sent > 0 {
+        let _ = write!(
+            h,
+            "<li>For {} of your matched accounts, the fields your policy shares: {}.</li>",
+            num(d.records_sent),
+            esc(&d.fields_sent.join(", "))
+        );
+    } else {
+        h.push_str("<li>No fields of your accounts.</li>");
+    }
+    if !d.hidden_populations.is_empty() {
+        let _ = write!(
+            h,
+            "<li>Nothing about populations your policy hides: {}.</li>",
+            esc(&d
+                .hidden_populations
+                .iter()
+                .map(|(l, n)| format!("{l} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", "))
+        );
+    }
+    h.push_str("</ul></section>");
+    if !r.warnings.is_empty() {
+        h.push_str("<section id=\"warnings\"><h2>Input warnings</h2><ul class=\"plain\">");
+        for w in &r.warnings {
+            let _ = write!(h, "<li>{}</li>", esc(w));
+        }
+        h.push_str("</ul></section>");
+    }
+    let _ = write!(h, "<p class=\"muted\">acctmap {}</p></main>", env!("CARGO_PKG_VERSION"));
+    if s.mode == Mode::Matches {
+        let _ = write!(h, "<script>{SCRIPT}</script>");
+    }
+    h.push_str("</body></html>\n");
+    h
+}

@@ -1,0 +1,416 @@
+//! Report: the mapping in the forms people and tools read. One [`Report`] model; writers for
+//! `report.html` (self-contained: no network, no external files), `matches.csv`,
+//! `matrix.csv`, `summary.json`, `rejects.csv` and `crm_import.csv` (record id plus partner
+//! overlap fields, for re-import into Salesforce or HubSpot).
+//!
+//! `matches.csv` has one row per matched pair with `a_row` / `b_row`: the 1-based data row
+//! of each side's input file, `a` being the side that writes the report. The partner's
+//! values are what its sharing policy shared; empty where it shared nothing.
+
+mod html;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::keys::PreparedList;
+use crate::matching::{Disclosure, Mapping};
+use crate::psi::Mode;
+
+/// One cell of the population × population matrix.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MatrixCell {
+    /// Own population.
+    pub own_population: String,
+    /// Partner population.
+    pub partner_population: String,
+    /// Matched account pairs.
+    pub pairs: u64,
+    /// Distinct own accounts in those pairs (matches mode).
+    pub own_accounts: Option<u64>,
+    /// Distinct partner accounts in those pairs (matches mode).
+    pub partner_accounts: Option<u64>,
+    /// Sum of own amounts over those own accounts, when an amount column is present.
+    pub own_pipeline: Option<f64>,
+}
+
+/// One matched pair, flattened for tables.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MatchRow {
+    /// Own data row.
+    pub a_row: u64,
+    /// Partner data row, when shared.
+    pub b_row: String,
+    /// Own record id.
+    pub a_record_id: String,
+    /// Partner record id, when shared.
+    pub b_record_id: String,
+    /// Own name.
+    pub a_name: String,
+    /// Partner name, when shared.
+    pub b_name: String,
+    /// Own registrable domains.
+    pub a_domains: String,
+    /// Partner domains, when shared.
+    pub b_domains: String,
+    /// Own population.
+    pub a_population: String,
+    /// Partner population.
+    pub b_population: String,
+    /// Matched key types, `|`-separated.
+    pub matched_keys: String,
+    /// `strong`, `medium` or `weak`.
+    pub confidence: String,
+    /// Own owner.
+    pub a_owner: String,
+    /// Own amount.
+    pub a_amount: Option<f64>,
+    /// Other fields the partner shared, `name=value; ...`.
+    pub b_other: String,
+}
+
+/// Headline numbers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// Own input file.
+    pub source: String,
+    /// Session mode.
+    pub mode: Mode,
+    /// Session id.
+    pub session: String,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows with match keys.
+    pub accepted: u64,
+    /// Rows rejected, with reasons in rejects.csv.
+    pub rejected: u64,
+    /// Own accounts put into the session (hidden populations left out).
+    pub accounts_in_session: u64,
+    /// Partner accounts in the session.
+    pub partner_accounts: u64,
+    /// Matched account pairs.
+    pub matched_pairs: u64,
+    /// Own accounts with a match (matches mode).
+    pub own_accounts_matched: Option<u64>,
+    /// Partner accounts with a match (matches mode).
+    pub partner_accounts_matched: Option<u64>,
+    /// Pairs per confidence tier.
+    pub pairs_by_confidence: BTreeMap<String, u64>,
+    /// Pairs per matched key type (a pair counts once for each type it matched on).
+    pub pairs_by_key_type: BTreeMap<String, u64>,
+    /// Pipeline over own matched accounts, when an amount column is present.
+    pub own_pipeline_matched: Option<f64>,
+    /// Seconds the whole run took, when the caller measured it.
+    pub seconds: Option<f64>,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// Headline numbers.
+    pub summary: Summary,
+    /// Population × population cells, own populations first.
+    pub matrix: Vec<MatrixCell>,
+    /// Matched pairs.
+    pub matches: Vec<MatchRow>,
+    /// Rejected rows.
+    pub rejects: Vec<crate::ingest::Reject>,
+    /// What this side sent.
+    pub disclosure: Disclosure,
+    /// Populations of the partner with sizes.
+    pub partner_populations: Vec<(String, u64)>,
+    /// File-level warnings from ingest.
+    pub warnings: Vec<String>,
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+impl Report {
+    /// Builds the report of one side from its list and mapping.
+    pub fn build(list: &PreparedList, mapping: &Mapping) -> Report {
+        let has_amount = list.columns.amount.is_some();
+        let mut matches: Vec<MatchRow> = mapping
+            .pairs
+            .iter()
+            .map(|p| {
+                let a = &list.accounts[p.own];
+                let f = &p.partner_fields;
+                let known = ["row", "record_id", "name", "domain"];
+                MatchRow {
+                    a_row: a.account.row,
+                    b_row: field(f, "row").to_owned(),
+                    a_record_id: a.account.record_id.clone().unwrap_or_default(),
+                    b_record_id: field(f, "record_id").to_owned(),
+                    a_name: a.account.name.clone().unwrap_or_default(),
+                    b_name: field(f, "name").to_owned(),
+                    a_domains: a
+                        .normalized
+                        .domains
+                        .iter()
+                        .map(|d| d.domain.registrable.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    b_domains: field(f, "domain").to_owned(),
+                    a_population: a.account.population.to_string(),
+                    b_population: p.partner_population.clone(),
+                    matched_keys: p.key_types.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("|"),
+                    confidence: format!("{:?}", p.confidence).to_lowercase(),
+                    a_owner: a.account.owner.clone().unwrap_or_default(),
+                    a_amount: a.account.amount,
+                    b_other: f
+                        .iter()
+                        .filter(|(k, _)| !known.contains(&k.as_str()))
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                }
+            })
+            .collect();
+        matches.sort_by(|x, y| x.a_row.cmp(&y.a_row).then_with(|| x.b_row.cmp(&y.b_row)));
+        let matrix = build_matrix(list, mapping, has_amount);
+        let mut by_key: BTreeMap<String, u64> = BTreeMap::new();
+        for p in &mapping.pairs {
+            for k in &p.key_types {
+                *by_key.entry(k.as_str().to_owned()).or_default() += 1;
+            }
+        }
+        let own_matched: BTreeSet<usize> = mapping.pairs.iter().map(|p| p.own).collect();
+        let matches_mode = mapping.mode == Mode::Matches;
+        let summary = Summary {
+            source: list.source.clone(),
+            mode: mapping.mode,
+            session: mapping.session.clone(),
+            rows_read: list.rows_read,
+            accepted: list.accounts.len() as u64,
+            rejected: list.rejects.len() as u64,
+            accounts_in_session: mapping.disclosure.accounts_sent,
+            partner_accounts: mapping.partner_populations.iter().map(|(_, n)| n).sum(),
+            matched_pairs: mapping.pair_total(),
+            own_accounts_matched: matches_mode.then_some(own_matched.len() as u64),
+            partner_accounts_matched: matches_mode.then_some(mapping.partner_matched() as u64),
+            pairs_by_confidence: mapping
+                .by_confidence()
+                .into_iter()
+                .map(|(t, n)| (format!("{t:?}").to_lowercase(), n as u64))
+                .collect(),
+            pairs_by_key_type: by_key,
+            own_pipeline_matched: (has_amount && matches_mode).then(|| {
+                own_matched
+                    .iter()
+                    .filter_map(|i| list.accounts[*i].account.amount)
+                    .sum()
+            }),
+            seconds: None,
+        };
+        Report {
+            summary,
+            matrix,
+            matches,
+            rejects: list.rejects.clone(),
+            disclosure: mapping.disclosure.clone(),
+            partner_populations: mapping.partner_populations.clone(),
+            warnings: list.warnings.clone(),
+        }
+    }
+
+    /// Writes every output file into `dir` (created if needed). Files are written to a
+    /// temporary folder inside `dir` first and moved into place only when all succeeded,
+    /// so a failed run leaves no partial report behind. Returns the paths written.
+    pub fn write_dir(&self, dir: &Path, list: &PreparedList) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(Some(dir.to_owned()), e))?;
+        let tmp = dir.join(format!(".acctmap-tmp-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(Some(tmp.clone()), e))?;
+        let result = self.write_files(&tmp, list);
+        let names = match result {
+            Ok(names) => names,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        let mut written = Vec::new();
+        for name in names {
+            let to = dir.join(name);
+            std::fs::rename(tmp.join(name), &to).map_err(|e| Error::io(Some(to.clone()), e))?;
+            written.push(to);
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+        Ok(written)
+    }
+
+    fn write_files(&self, dir: &Path, list: &PreparedList) -> Result<Vec<&'static str>> {
+        let csv_err = |path: &Path, e: csv::Error| Error::config(format!("writing {}: {e}", path.display()));
+        // matches.csv
+        let path = dir.join("matches.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
+        w.write_record([
+            "a_row",
+            "b_row",
+            "a_record_id",
+            "b_record_id",
+            "a_name",
+            "b_name",
+            "a_domains",
+            "b_domains",
+            "a_population",
+            "b_population",
+            "matched_keys",
+            "confidence",
+            "a_owner",
+            "a_amount",
+            "b_other",
+        ])
+        .map_err(|e| csv_err(&path, e))?;
+        for m in &self.matches {
+            w.write_record([
+                m.a_row.to_string(),
+                m.b_row.clone(),
+                m.a_record_id.clone(),
+                m.b_record_id.clone(),
+                m.a_name.clone(),
+                m.b_name.clone(),
+                m.a_domains.clone(),
+                m.b_domains.clone(),
+                m.a_population.clone(),
+                m.b_population.clone(),
+                m.matched_keys.clone(),
+                m.confidence.clone(),
+                m.a_owner.clone(),
+                m.a_amount.map(|v| v.to_string()).unwrap_or_default(),
+                m.b_other.clone(),
+            ])
+            .map_err(|e| csv_err(&path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
+        // matrix.csv
+        let path = dir.join("matrix.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
+        w.write_record([
+            "own_population",
+            "partner_population",
+            "pairs",
+            "own_accounts",
+            "partner_accounts",
+            "own_pipeline",
+        ])
+        .map_err(|e| csv_err(&path, e))?;
+        for c in &self.matrix {
+            let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+            w.write_record([
+                c.own_population.clone(),
+                c.partner_population.clone(),
+                c.pairs.to_string(),
+                opt(c.own_accounts),
+                opt(c.partner_accounts),
+                c.own_pipeline.map(|v| v.to_string()).unwrap_or_default(),
+            ])
+            .map_err(|e| csv_err(&path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
+        // rejects.csv
+        let path = dir.join("rejects.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
+        w.write_record(["row", "reason"]).map_err(|e| csv_err(&path, e))?;
+        for r in &self.rejects {
+            w.write_record([r.row.to_string(), r.reason.clone()])
+                .map_err(|e| csv_err(&path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
+        // crm_import.csv: one row per own matched account
+        let path = dir.join("crm_import.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
+        w.write_record([
+            "Record ID",
+            "Partner Overlap",
+            "Partner Populations",
+            "Partner Match Count",
+            "Partner Match Confidence",
+        ])
+        .map_err(|e| csv_err(&path, e))?;
+        let mut per_account: BTreeMap<u64, (String, BTreeSet<String>, u64, String)> = BTreeMap::new();
+        for m in &self.matches {
+            let e = per_account
+                .entry(m.a_row)
+                .or_insert_with(|| (m.a_record_id.clone(), BTreeSet::new(), 0, String::new()));
+            e.1.insert(m.b_population.clone());
+            e.2 += 1;
+            if e.3.is_empty() || m.confidence == "strong" {
+                e.3 = m.confidence.clone();
+            }
+        }
+        for (row, (id, pops, n, conf)) in per_account {
+            let id = if id.is_empty() { format!("row {row}") } else { id };
+            w.write_record([
+                id,
+                "true".into(),
+                pops.into_iter().collect::<Vec<_>>().join(";"),
+                n.to_string(),
+                conf,
+            ])
+            .map_err(|e| csv_err(&path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
+        // summary.json
+        let path = dir.join("summary.json");
+        let doc = serde_json::json!({
+            "summary": self.summary,
+            "matrix": self.matrix,
+            "disclosure": self.disclosure,
+            "partner_populations": self.partner_populations,
+            "warnings": self.warnings,
+            "columns": list.columns,
+        });
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::config(format!("summary.json: {e}")))?;
+        std::fs::write(&path, text + "\n").map_err(|e| Error::io(Some(path.clone()), e))?;
+        // report.html
+        let path = dir.join("report.html");
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| Error::io(Some(path.clone()), e))?);
+        f.write_all(self.html().as_bytes())
+            .map_err(|e| Error::io(Some(path.clone()), e))?;
+        f.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
+        Ok(vec![
+            "matches.csv",
+            "matrix.csv",
+            "rejects.csv",
+            "crm_import.csv",
+            "summary.json",
+            "report.html",
+        ])
+    }
+
+    /// The self-contained HTML page.
+    pub fn html(&self) -> String {
+        html::render(self)
+    }
+}
+
+fn build_matrix(list: &PreparedList, mapping: &Mapping, has_amount: bool) -> Vec<MatrixCell> {
+    let matches_mode = mapping.mode == Mode::Matches;
+    let mut cells = Vec::new();
+    for (x, (own_pop, _)) in mapping.own_populations.iter().enumerate() {
+        for (y, (partner_pop, _)) in mapping.partner_populations.iter().enumerate() {
+            let pairs = mapping.pair_counts.get(x).and_then(|r| r.get(y)).copied().unwrap_or(0);
+            let in_cell = || {
+                mapping.pairs.iter().filter(|p| {
+                    list.accounts[p.own].account.population.label() == own_pop && &p.partner_population == partner_pop
+                })
+            };
+            let own: BTreeSet<usize> = in_cell().map(|p| p.own).collect();
+            let partner: BTreeSet<u64> = in_cell().map(|p| p.partner).collect();
+            cells.push(MatrixCell {
+                own_population: own_pop.clone(),
+                partner_population: partner_pop.clone(),
+                pairs,
+                own_accounts: matches_mode.then_some(own.len() as u64),
+                partner_accounts: matches_mode.then_some(partner.len() as u64),
+                own_pipeline: (has_amount && matches_mode)
+                    .then(|| own.iter().filter_map(|i| list.accounts[*i].account.amount).sum()),
+            });
+        }
+    }
+    cells
+}
