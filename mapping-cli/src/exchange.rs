@@ -82,7 +82,7 @@ fn write_message(path: &Path, msg: &Message) -> anyhow::Result<()> {
 }
 
 fn read_message(path: &Path, max_accounts: u64) -> anyhow::Result<Message> {
-    let limit = (512u64 << 20) + max_accounts.saturating_mul(16 * 32 * 2);
+    let limit = (512u64 << 20).saturating_add(max_accounts.saturating_mul(16 * 32 * 2));
     let len = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();

@@ -11,8 +11,10 @@ use crate::output;
 
 /// Reads, normalizes and keys one file.
 pub fn prepare(file: &std::path::Path, input: &crate::args::InputArgs) -> anyhow::Result<PreparedList> {
-    let dataset = ingest::read_path(file, &input.ingest_options()?)?;
-    Ok(PreparedList::build(dataset, &input.key_config()?))
+    // Options first: a mistyped option fails before a large file is read.
+    let (options, keys) = (input.ingest_options()?, input.key_config()?);
+    let dataset = ingest::read_path(file, &options)?;
+    Ok(PreparedList::build(dataset, &keys))
 }
 
 pub fn run(args: NormalizeArgs) -> anyhow::Result<()> {

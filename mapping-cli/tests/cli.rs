@@ -1,0 +1,301 @@
+//! The acctmap binary as a user runs it: normalize, overlap, the file exchange (equal to
+//! overlap; refusing steps out of order, twice, with another session's or a tampered file,
+//! and changing nothing when it refuses), inspect, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_acctmap"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name)
+}
+
+fn run(cmd: &mut Command, dir: &Path) -> Output {
+    cmd.current_dir(dir).output().expect("runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fails(o: &Output, needle: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "exit code; stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("acctmap-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn pairs(path: &Path) -> std::collections::BTreeSet<(String, String)> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.records()
+        .map(|x| x.unwrap())
+        .map(|x| (x[0].to_string(), x[1].to_string()))
+        .collect()
+}
+
+#[test]
+fn normalize_shows_rows_keys_and_rejects() {
+    let dir = tempdir("normalize");
+    let out = ok(&run(
+        bin().arg("normalize").arg(fixture("b.csv")).args(["--limit", "3"]),
+        &dir,
+    ));
+    assert!(
+        out.starts_with(&format!(
+            "{}: 3000 rows read, 2973 accepted, 27 rejected (hubspot layout",
+            fixture("b.csv").display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("website   <- Company Domain Name"));
+    assert!(out.contains("rejected rows:"));
+    let json = ok(&run(
+        bin().arg("normalize").arg(fixture("a.csv")).args(["--format", "json"]),
+        &dir,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (v["rows_read"].as_u64(), v["accepted"].as_u64(), v["rejected"].as_u64()),
+        (Some(3000), Some(2978), Some(22))
+    );
+    assert_eq!(v["accounts"][0]["keys"][0]["kind"], "DOMAIN");
+    let csv_out = ok(&run(
+        bin().arg("normalize").arg(fixture("a.csv")).args(["--format", "csv"]),
+        &dir,
+    ));
+    assert_eq!(csv_out.lines().filter(|l| l.contains(",rejected,")).count(), 22);
+}
+
+#[test]
+fn overlap_writes_the_report() {
+    let dir = tempdir("overlap");
+    let out = ok(&run(
+        bin().arg("overlap").arg(fixture("a.csv")).arg(fixture("b.csv")).args([
+            "--out",
+            "rep",
+            "--json",
+            "--threads",
+            "2",
+        ]),
+        &dir,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["matched_pairs"], 884);
+    for f in [
+        "report.html",
+        "matches.csv",
+        "matrix.csv",
+        "summary.json",
+        "rejects.csv",
+        "crm_import.csv",
+    ] {
+        assert!(dir.join("rep").join(f).is_file(), "{f}");
+    }
+    assert_eq!(pairs(&dir.join("rep/matches.csv")).len(), 884);
+}
+
+#[test]
+fn file_exchange_equals_overlap_and_refuses_misuse() {
+    let dir = tempdir("exchange");
+    let a = fixture("a.csv");
+    let b = fixture("b.csv");
+    ok(&run(
+        bin().arg("overlap").arg(&a).arg(&b).args(["--out", "ovl", "-q"]),
+        &dir,
+    ));
+
+    ok(&run(
+        bin()
+            .arg("start")
+            .arg(&a)
+            .args(["--message", "m1.msg", "--state", "a.state", "-q"]),
+        &dir,
+    ));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("a.state")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "state file is owner-only");
+    }
+    // A second start would lose the running session.
+    fails(
+        &run(
+            bin()
+                .arg("start")
+                .arg(&a)
+                .args(["--message", "m1.msg", "--state", "a.state"]),
+            &dir,
+        ),
+        "already exists",
+    );
+    ok(&run(
+        bin()
+            .arg("respond")
+            .arg(&b)
+            .args(["--to", "m1.msg", "--message", "m2.msg", "--state", "b.state", "-q"]),
+        &dir,
+    ));
+    let state_before = std::fs::read(dir.join("a.state")).unwrap();
+
+    // Out of order: complete before finish.
+    fails(
+        &run(
+            bin().args(["complete", "--reply", "m2.msg", "--state", "a.state"]),
+            &dir,
+        ),
+        "run `acctmap finish",
+    );
+    // The responder's state in the initiator's step.
+    fails(
+        &run(bin().args(["finish", "--reply", "m2.msg", "--state", "b.state"]), &dir),
+        "responder's state",
+    );
+    // A tampered message.
+    let mut bad = std::fs::read(dir.join("m2.msg")).unwrap();
+    bad[300] ^= 0x40;
+    std::fs::write(dir.join("bad.msg"), &bad).unwrap();
+    fails(
+        &run(bin().args(["finish", "--reply", "bad.msg", "--state", "a.state"]), &dir),
+        "checksum mismatch",
+    );
+    // Another session's reply.
+    ok(&run(
+        bin()
+            .arg("start")
+            .arg(&a)
+            .args(["--message", "x1.msg", "--state", "x.state", "-q"]),
+        &dir,
+    ));
+    ok(&run(
+        bin()
+            .arg("respond")
+            .arg(&b)
+            .args(["--to", "x1.msg", "--message", "x2.msg", "--state", "y.state", "-q"]),
+        &dir,
+    ));
+    fails(
+        &run(bin().args(["finish", "--reply", "x2.msg", "--state", "a.state"]), &dir),
+        "belongs to session",
+    );
+    // A tampered state file.
+    let mut st = state_before.clone();
+    let at = st.len() / 2;
+    st[at] = if st[at] == b'a' { b'b' } else { b'a' };
+    std::fs::write(dir.join("t.state"), &st).unwrap();
+    fails(
+        &run(bin().args(["finish", "--reply", "m2.msg", "--state", "t.state"]), &dir),
+        "corrupted or was changed",
+    );
+    // None of the refusals changed anything.
+    assert_eq!(std::fs::read(dir.join("a.state")).unwrap(), state_before);
+    assert!(!dir.join("acctmap-3.msg").exists());
+
+    ok(&run(
+        bin().args([
+            "finish",
+            "--reply",
+            "m2.msg",
+            "--message",
+            "m3.msg",
+            "--state",
+            "a.state",
+            "-q",
+        ]),
+        &dir,
+    ));
+    let st = std::fs::read_to_string(dir.join("a.state")).unwrap();
+    assert!(
+        st.contains("\"psi_state\":null"),
+        "the key leaves the state after finish"
+    );
+    // Twice.
+    fails(
+        &run(bin().args(["finish", "--reply", "m2.msg", "--state", "a.state"]), &dir),
+        "already ran",
+    );
+
+    let out = ok(&run(bin().args(["inspect", "m3.msg", "--json"]), &dir));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["step"], 3);
+    assert_eq!(v["shared_records"].as_array().unwrap().len(), 870);
+    assert_eq!(v["shared_records"][0]["fields"][0][0], "row");
+
+    ok(&run(
+        bin().args([
+            "complete",
+            "--reply",
+            "m3.msg",
+            "--message",
+            "m4.msg",
+            "--state",
+            "b.state",
+            "--out",
+            "rep_b",
+            "-q",
+        ]),
+        &dir,
+    ));
+    assert!(!dir.join("b.state").exists(), "state deleted at completion");
+    ok(&run(
+        bin().args([
+            "complete", "--reply", "m4.msg", "--state", "a.state", "--out", "rep_a", "-q",
+        ]),
+        &dir,
+    ));
+    assert!(!dir.join("a.state").exists());
+
+    let overlap = pairs(&dir.join("ovl/matches.csv"));
+    assert_eq!(pairs(&dir.join("rep_a/matches.csv")), overlap);
+    let mirrored: std::collections::BTreeSet<(String, String)> = pairs(&dir.join("rep_b/matches.csv"))
+        .into_iter()
+        .map(|(x, y)| (y, x))
+        .collect();
+    assert_eq!(mirrored, overlap);
+}
+
+#[test]
+fn exit_codes_and_clear_errors() {
+    let dir = tempdir("errors");
+    fails(&run(bin().args(["normalize", "nope.csv"]), &dir), "nope.csv");
+    std::fs::write(dir.join("x.csv"), "Foo,Bar\n1,2\n").unwrap();
+    fails(
+        &run(bin().args(["normalize", "x.csv"]), &dir),
+        "no column holds a company name",
+    );
+    fails(
+        &run(bin().args(["normalize", "x.csv", "--column", "name=Baz"]), &dir),
+        "there is no column \"Baz\"",
+    );
+    fails(
+        &run(bin().args(["normalize", "x.csv", "--keys", "domain,zip"]), &dir),
+        "unknown key type \"zip\"",
+    );
+    std::fs::write(dir.join("junk.msg"), b"hello").unwrap();
+    fails(
+        &run(bin().args(["inspect", "junk.msg"]), &dir),
+        "shorter than any message",
+    );
+    let usage = run(bin().args(["overlap"]), &dir);
+    assert_eq!(usage.status.code(), Some(2));
+}

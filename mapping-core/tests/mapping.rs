@@ -1,0 +1,201 @@
+//! End to end through the library on the bundled fixtures: exact counts, the generator's
+//! ground truth, both sides' views, and sharing policies.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use mapping_core::matching::Mapping;
+use mapping_core::party::Party;
+use mapping_core::policy::SharingPolicy;
+use mapping_core::psi::{Message, Mode};
+use mapping_core::report::Report;
+use mapping_core::{ingest, IngestOptions, KeyConfig, PreparedList};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+fn list(name: &str) -> PreparedList {
+    let d = ingest::read_path(&fixtures().join(name), &IngestOptions::new()).unwrap();
+    PreparedList::build(d, &KeyConfig::new())
+}
+
+fn policy(name: Option<&str>) -> SharingPolicy {
+    name.map_or_else(SharingPolicy::default, |n| {
+        SharingPolicy::from_path(&fixtures().join(n)).unwrap()
+    })
+}
+
+/// Runs the four messages through their byte encoding.
+fn session(a: &Party, b: &Party) -> (Mapping, Mapping) {
+    let wire = |m: &Message| Message::decode(&m.encode(), u64::MAX).unwrap();
+    let (ini, m1) = a.start().unwrap();
+    let (resp, m2) = b.respond(&wire(&m1)).unwrap();
+    let (fin, m3) = a.finish(ini, &wire(&m2)).unwrap();
+    let (mb, m4) = b.complete_responder(resp, &wire(&m3)).unwrap();
+    let ma = a.complete_initiator(fin, &wire(&m4)).unwrap();
+    (ma, mb)
+}
+
+fn truth() -> BTreeSet<(u64, u64)> {
+    let text = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let (a, b) = l.split_once(',').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn fixtures_map_exactly_to_the_ground_truth() {
+    let a = Party::new(list("a.csv"), policy(None)).unwrap();
+    let b = Party::new(list("b.csv"), policy(None)).unwrap();
+    let (ma, mb) = session(&a, &b);
+    let report = Report::build(a.list(), &ma);
+    let found: BTreeSet<(u64, u64)> = report
+        .matches
+        .iter()
+        .map(|m| (m.a_row, m.b_row.parse().unwrap()))
+        .collect();
+    let truth = truth();
+    assert_eq!(truth.len(), 884);
+    assert_eq!(found.len(), 884, "pairs found");
+    assert_eq!(found, truth, "every true pair and nothing else");
+    // The responder's view holds the same pairs, mirrored.
+    let rb = Report::build(b.list(), &mb);
+    let mirrored: BTreeSet<(u64, u64)> = rb.matches.iter().map(|m| (m.b_row.parse().unwrap(), m.a_row)).collect();
+    assert_eq!(mirrored, found);
+    // Counts both ways reconcile.
+    assert_eq!(report.summary.own_accounts_matched, rb.summary.partner_accounts_matched);
+    assert_eq!(report.summary.partner_accounts_matched, rb.summary.own_accounts_matched);
+    assert_eq!(
+        (
+            report.summary.own_accounts_matched,
+            report.summary.partner_accounts_matched
+        ),
+        (Some(870), Some(867))
+    );
+    assert_eq!(ma.pair_total(), 884);
+    // Matrix cells add up to the pairs, and the transposed matrix is the partner's.
+    let cells: u64 = report.matrix.iter().map(|c| c.pairs).sum();
+    assert_eq!(cells, 884);
+    for c in &report.matrix {
+        let twin = rb
+            .matrix
+            .iter()
+            .find(|d| d.own_population == c.partner_population && d.partner_population == c.own_population)
+            .unwrap();
+        assert_eq!(twin.pairs, c.pairs);
+    }
+}
+
+#[test]
+fn hidden_population_and_counts_policy() {
+    let a = Party::new(list("a.csv"), policy(Some("policy-counts-prospects.toml"))).unwrap();
+    let b = Party::new(list("b.csv"), policy(None)).unwrap();
+    assert_eq!(a.mode(), Mode::CountsOnly);
+    let former = a
+        .list()
+        .accounts
+        .iter()
+        .filter(|x| x.account.population.label() == "Former Customer")
+        .count();
+    assert_eq!(a.accounts_in_session(), a.list().accounts.len() - former);
+    let (ma, mb) = session(&a, &b);
+    assert_eq!((ma.mode, mb.mode), (Mode::CountsOnly, Mode::CountsOnly));
+    assert!(
+        ma.pairs.is_empty() && mb.pairs.is_empty(),
+        "no account-level matches in counts mode"
+    );
+    // The partner never hears of the hidden population.
+    assert!(mb.partner_populations.iter().all(|(l, _)| l != "Former Customer"));
+    assert_eq!(
+        ma.disclosure.hidden_populations,
+        vec![("Former Customer".to_string(), former as u64)]
+    );
+    // Counts equal the pairs of the full session minus those of the hidden population.
+    let (full, _) = session(&Party::new(list("a.csv"), policy(None)).unwrap(), &b);
+    let hidden_pairs = full
+        .pairs
+        .iter()
+        .filter(|p| a.list().accounts[p.own].account.population.label() == "Former Customer")
+        .count();
+    assert_eq!(ma.pair_total(), 884 - hidden_pairs as u64);
+    assert_eq!(mb.pair_total(), ma.pair_total());
+}
+
+#[test]
+fn shared_fields_follow_each_sides_policy() {
+    let a = Party::new(list("a.csv"), policy(Some("policy-share-owner.toml"))).unwrap();
+    let b = Party::new(list("b.csv"), policy(None)).unwrap();
+    let (ma, mb) = session(&a, &b);
+    // B sees A's owner and industry for A's customers only.
+    for p in &mb.pairs {
+        let names: Vec<&str> = p.partner_fields.iter().map(|(k, _)| k.as_str()).collect();
+        if p.partner_population == "Customers" {
+            assert_eq!(
+                names,
+                ["row", "record_id", "name", "domain", "owner", "column:Industry"]
+            );
+        } else {
+            assert_eq!(names, ["row", "record_id", "name", "domain"]);
+        }
+    }
+    // A sees B's default fields; A's former customers are out of the session.
+    assert!(ma.pairs.iter().all(|p| p.partner_fields.len() == 4));
+    assert!(ma
+        .pairs
+        .iter()
+        .all(|p| a.list().accounts[p.own].account.population.label() != "Former Customer"));
+}
+
+#[test]
+fn set_size_guard_refuses_a_larger_partner() {
+    let mut strict = SharingPolicy::default();
+    strict.max_peer_accounts = 1000;
+    let a = Party::new(list("a.csv"), policy(None)).unwrap();
+    let b = Party::new(list("b.csv"), strict).unwrap();
+    let (_, m1) = a.start().unwrap();
+    let e = Message::decode(&m1.encode(), b.policy().max_peer_accounts).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("declares 2978 accounts, more than this side accepts (1000)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn report_files_are_written_whole() {
+    let a = Party::new(list("a.csv"), policy(None)).unwrap();
+    let b = Party::new(list("b.csv"), policy(None)).unwrap();
+    let (ma, _) = session(&a, &b);
+    let dir = std::env::temp_dir().join(format!("acctmap-report-{}", std::process::id()));
+    let written = Report::build(a.list(), &ma).write_dir(&dir, a.list()).unwrap();
+    assert_eq!(written.len(), 6);
+    let matches = std::fs::read_to_string(dir.join("matches.csv")).unwrap();
+    assert_eq!(matches.lines().count(), 885);
+    assert!(matches.starts_with("a_row,b_row,a_record_id,b_record_id,a_name,b_name,a_domains,b_domains,a_population,b_population,matched_keys,confidence"));
+    let rejects = std::fs::read_to_string(dir.join("rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 23);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["summary"]["matched_pairs"], 884);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    // Self-contained: nothing that would load from elsewhere (data values may contain URLs).
+    for needle in ["<link", " src=", "href=\"http", "@import", "url(", "<iframe", "<img"] {
+        assert!(!html.contains(needle), "report.html contains {needle:?}");
+    }
+    assert!(
+        html.contains("http://10.0.0.12/crm"),
+        "a rejected row's value, escaped text"
+    );
+    assert!(html.contains("id=\"matches-data\""));
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(".acctmap-tmp")));
+    std::fs::remove_dir_all(&dir).ok();
+}
