@@ -1,6 +1,7 @@
 //! The acctmap binary as a user runs it: normalize, overlap, the file exchange (equal to
 //! overlap; refusing steps out of order, twice, with another session's or a tampered file,
 //! and changing nothing when it refuses), inspect, exit codes.
+#![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -191,7 +191,7 @@ struct Company {
 
 impl Company {
     fn new(id: u64) -> Company {
-        let mut r = Rng(id.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5DEE_CE66_D);
+        let mut r = Rng(id.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x0005_DEEC_E66D);
         // Spread small ids over all stem/word combinations (a bijection on 0..SPACE, since
         // 7919 is prime to SPACE = 2^17 * 5), so that a small file has varied names.
         const SPACE: u64 = 32768 * 20;
@@ -457,7 +457,7 @@ fn write_side(
             w.write_record(std::iter::repeat_n("", header.len())).map_err(csv_err)?;
         }
     }
-    w.flush().map_err(|e| io(e))?;
+    w.flush().map_err(io)?;
     progress(row);
     truth.sort_unstable();
     Ok(truth)

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests: reading the external suites in `../shared/testdata/`.
+#![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 #![allow(dead_code)]
 
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! Ingest of CRM exports as they really come: encodings, delimiters, quoting, ragged rows,
 //! duplicate headers, junk. Every row is accounted for.
+#![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 
 use mapping_core::{ingest, ErrorKind, IngestOptions, KeyConfig, Population, PreparedList};
 

@@ -1,5 +1,6 @@
 //! End to end through the library on the bundled fixtures: exact counts, the generator's
 //! ground truth, both sides' views, and sharing policies.
+#![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -153,8 +154,10 @@ fn shared_fields_follow_each_sides_policy() {
 
 #[test]
 fn set_size_guard_refuses_a_larger_partner() {
-    let mut strict = SharingPolicy::default();
-    strict.max_peer_accounts = 1000;
+    let strict = SharingPolicy {
+        max_peer_accounts: 1000,
+        ..SharingPolicy::default()
+    };
     let a = Party::new(list("a.csv"), policy(None)).unwrap();
     let b = Party::new(list("b.csv"), strict).unwrap();
     let (_, m1) = a.start().unwrap();

@@ -1,5 +1,6 @@
 //! Properties of normalization: idempotent, never panics on arbitrary Unicode, and the
 //! fuzzy-domain spellings the design promises all meet in one key.
+#![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 
 use mapping_core::{normalize_domain, normalize_name, DomainSource};
 use proptest::prelude::*;
@@ -102,7 +103,8 @@ fn fuzzy_domain_spellings_meet() {
 #[test]
 fn domain_rejections_name_the_reason() {
     use mapping_core::DomainError::*;
-    let cases: [(&str, fn(&mapping_core::DomainError) -> bool); 8] = [
+    type Check = fn(&mapping_core::DomainError) -> bool;
+    let cases: [(&str, Check); 8] = [
         ("", |e| matches!(e, Empty)),
         ("192.168.0.1", |e| matches!(e, IpAddress(_))),
         ("http://[::1]:80/", |e| matches!(e, IpAddress(_))),

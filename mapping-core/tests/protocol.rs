@@ -2,6 +2,7 @@
 //! overlaps, both parties' match sets equal the plaintext intersection on keys and agree
 //! with each other; counts-only counts equal the plaintext counts; every decoder error
 //! class gives its typed error.
+#![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +11,8 @@ use mapping_core::{ErrorKind, KeyType, MatchKey};
 use proptest::prelude::*;
 
 type Accounts = Vec<(String, Vec<MatchKey>)>;
+/// (own account, peer position) -> matched key types.
+type View = BTreeMap<(usize, u64), BTreeSet<KeyType>>;
 
 fn input(accounts: &Accounts) -> PartyInput {
     let mut p = PartyInput::new();
@@ -80,10 +83,7 @@ fn accounts_strategy(max: usize) -> impl Strategy<Value = Accounts> {
 fn views(
     ra: &PsiResult,
     rb: &PsiResult,
-) -> (
-    BTreeMap<(usize, u64), BTreeSet<KeyType>>,
-    BTreeMap<(usize, u64), BTreeSet<KeyType>>,
-) {
+) -> (View, View) {
     let a = ra
         .matches
         .iter()
