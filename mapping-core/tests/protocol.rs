@@ -77,13 +77,8 @@ fn accounts_strategy(max: usize) -> impl Strategy<Value = Accounts> {
     )
 }
 
-/// Maps a result's peer positions back to peer account indexes, using the peer's populations
-/// and the fact that the two sides' views must coincide: from I's view (own, peer position)
-/// and R's view (own, I's position), a consistent bijection exists.
-fn views(
-    ra: &PsiResult,
-    rb: &PsiResult,
-) -> (View, View) {
+/// Each side's matches as (own account, partner position) -> key types.
+fn views(ra: &PsiResult, rb: &PsiResult) -> (View, View) {
     let a = ra
         .matches
         .iter()
