@@ -35,6 +35,9 @@ pub enum Command {
     Complete(CompleteArgs),
     /// Show exactly what a protocol message discloses, before you send it.
     Inspect(InspectArgs),
+    /// Benchmark the whole two-party mapping on generated lists, stage by stage, against the
+    /// raw limit of the curve primitives on this machine.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -237,4 +240,35 @@ pub struct InspectArgs {
     /// Print as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Rows per side.
+    #[arg(long)]
+    pub rows: u64,
+    /// Fraction of companies on both sides.
+    #[arg(long, default_value_t = 0.2)]
+    pub overlap: f64,
+    /// Seed of the generated lists.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Threads (all cores by default).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Folder with a.csv and b.csv to use (generated there if absent, and kept).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the generated lists.
+    #[arg(long)]
+    pub keep: bool,
+    /// Elements per primitive when measuring the raw limit.
+    #[arg(long, default_value_t = 20000)]
+    pub samples: usize,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress messages.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -2,6 +2,7 @@
 //! calls the library and prints; everything else lives in the library.
 
 mod args;
+mod bench;
 mod exchange;
 mod normalize;
 mod output;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Command::Finish(a) => exchange::finish(a),
         Command::Complete(a) => exchange::complete(a),
         Command::Inspect(a) => exchange::inspect(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

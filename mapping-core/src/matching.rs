@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::keys::{KeyType, Tier};
-use crate::psi::{Mode, PsiResult};
+use crate::psi::{Mode, PsiResult, Timings};
 
 /// One matched account pair, from this side's view.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -64,6 +64,8 @@ pub struct Mapping {
     pub pairs: Vec<MatchedPair>,
     /// What this side disclosed.
     pub disclosure: Disclosure,
+    /// Where this side's protocol time went.
+    pub timings: Timings,
 }
 
 impl Mapping {
@@ -98,6 +100,7 @@ impl Mapping {
             pair_counts: result.pair_counts.clone(),
             pairs,
             disclosure,
+            timings: result.timings,
         }
     }
 

@@ -195,3 +195,89 @@ mod tests {
         assert!(SessionKey::from_bytes([0xff; 32]).is_none());
     }
 }
+
+/// Throughput of the curve primitives on the current rayon pool, in elements per second:
+/// the raw limit that protocol throughput is compared against.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PrimitiveRates {
+    /// hash_to_ristretto255 of a short key.
+    pub hash_to_group: f64,
+    /// Constant-time scalar multiplication of a point.
+    pub scalar_mul: f64,
+    /// Decompression (decoding) of a point.
+    pub decompress: f64,
+    /// Compression with `double_and_compress_batch` (batches of 256).
+    pub compress_batched: f64,
+    /// Plain one-at-a-time compression (for comparison).
+    pub compress_single: f64,
+    /// A random padding point (64 random bytes through the one-way map).
+    pub random_point: f64,
+}
+
+impl PrimitiveRates {
+    /// Seconds the primitives need for one keyed own slot (hash, multiply, compress).
+    pub fn own_slot_seconds(&self) -> f64 {
+        1.0 / self.hash_to_group + 1.0 / self.scalar_mul + 1.0 / self.compress_batched
+    }
+
+    /// Seconds for one padding slot (random point, compress).
+    pub fn padding_slot_seconds(&self) -> f64 {
+        1.0 / self.random_point + 1.0 / self.compress_batched
+    }
+
+    /// Seconds for one partner slot (decompress, multiply, compress).
+    pub fn peer_slot_seconds(&self) -> f64 {
+        1.0 / self.decompress + 1.0 / self.scalar_mul + 1.0 / self.compress_batched
+    }
+}
+
+/// Measures [`PrimitiveRates`] over `samples` elements per primitive, in parallel on the
+/// current rayon pool (call inside `pool.install` to choose the threads).
+pub fn measure_primitive_rates(samples: usize) -> PrimitiveRates {
+    use rayon::prelude::*;
+    use std::time::Instant;
+    let samples = samples.max(BATCH);
+    let keys: Vec<[u8; 12]> = (0..samples as u64)
+        .map(|i| {
+            let mut k = [0u8; 12];
+            k[0] = 1;
+            k[1..9].copy_from_slice(&i.to_le_bytes());
+            k
+        })
+        .collect();
+    let rate = |n: usize, t: Instant| n as f64 / t.elapsed().as_secs_f64().max(1e-9);
+    let t = Instant::now();
+    let points: Vec<RistrettoPoint> = keys.par_iter().map(|k| hash_key(k)).collect();
+    let hash_to_group = rate(samples, t);
+    let key = SessionKey::random();
+    let t = Instant::now();
+    let blinded: Vec<RistrettoPoint> = points.par_iter().map(|p| key.half_mul(p)).collect();
+    let scalar_mul = rate(samples, t);
+    let t = Instant::now();
+    let compressed: Vec<CompressedRistretto> = blinded
+        .par_chunks(BATCH)
+        .flat_map_iter(RistrettoPoint::double_and_compress_batch)
+        .collect();
+    let compress_batched = rate(samples, t);
+    let t = Instant::now();
+    let single: Vec<CompressedRistretto> = blinded.par_iter().map(RistrettoPoint::compress).collect();
+    let compress_single = rate(samples, t);
+    let t = Instant::now();
+    let decoded = compressed
+        .par_iter()
+        .filter_map(CompressedRistretto::decompress)
+        .count();
+    let decompress = rate(samples, t);
+    let t = Instant::now();
+    let pads = (0..samples).into_par_iter().map(|_| random_point()).count();
+    let random_point_rate = rate(samples, t);
+    debug_assert_eq!((decoded, pads, single.len()), (samples, samples, samples));
+    PrimitiveRates {
+        hash_to_group,
+        scalar_mul,
+        decompress,
+        compress_batched,
+        compress_single,
+        random_point: random_point_rate,
+    }
+}

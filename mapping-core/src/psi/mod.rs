@@ -25,6 +25,9 @@ mod messages;
 mod session;
 mod state;
 
-pub use group::{expand_message_xmd_sha512, hash_key, hash_to_ristretto255, SessionKey, HASH_DST};
+pub use group::{
+    expand_message_xmd_sha512, hash_key, hash_to_ristretto255, measure_primitive_rates, PrimitiveRates, SessionKey,
+    HASH_DST,
+};
 pub use messages::{Message, MessageType, Mode, MAGIC, VERSION};
-pub use session::{Initiator, PartyInput, PsiConfig, PsiMatch, PsiResult, Responder};
+pub use session::{Initiator, PartyInput, PsiConfig, PsiMatch, PsiResult, Responder, Timings};

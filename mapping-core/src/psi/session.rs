@@ -12,6 +12,8 @@
 //! any of its points is used. Work runs on the current rayon pool: call a step inside
 //! `pool.install(..)` to choose the threads.
 
+use std::time::Instant;
+
 use curve25519_dalek::ristretto::RistrettoPoint;
 use hashbrown::HashMap;
 use rand_core::{OsRng, RngCore};
@@ -152,8 +154,29 @@ pub struct PsiMatch {
     pub key_types: Vec<KeyType>,
 }
 
+/// Where one side's time went, for benchmarks and `--json` output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Timings {
+    /// Hashing own distinct keys to the group.
+    pub hash_seconds: f64,
+    /// Multiplying and compressing own slots (padding included).
+    pub blind_own_seconds: f64,
+    /// Decompressing, multiplying and compressing the partner's slots.
+    pub blind_peer_seconds: f64,
+    /// Indexing and comparing double-blinded values, building the result.
+    pub match_seconds: f64,
+    /// Own slots (accounts × K).
+    pub own_slots: u64,
+    /// Own slots holding a key (the rest are random padding).
+    pub keyed_slots: u64,
+    /// Distinct own keys (each hashed once).
+    pub distinct_keys: u64,
+    /// Partner slots blinded by this side.
+    pub peer_slots: u64,
+}
+
 /// What one side learns from a session.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PsiResult {
     /// Mode of the session.
     pub mode: Mode,
@@ -167,6 +190,9 @@ pub struct PsiResult {
     pub pair_counts: Vec<Vec<u64>>,
     /// The session id.
     pub session: [u8; 16],
+    /// Where this side's time went (zero for steps restored from a state file).
+    #[serde(default)]
+    pub timings: Timings,
 }
 
 /// Own side of a session: key, message order and what each slot holds.
@@ -180,6 +206,7 @@ pub(super) struct Side {
     /// Key type of each slot in message order, `None` for padding.
     pub(super) slot_types: Vec<Option<KeyType>>,
     pub(super) points: Vec<u8>,
+    pub(super) timings: Timings,
 }
 
 impl Side {
@@ -231,7 +258,10 @@ impl Side {
         }
         let mut distinct: Vec<(Vec<u8>, u32)> = distinct.into_iter().collect();
         distinct.sort_unstable_by_key(|(_, i)| *i);
+        let t0 = Instant::now();
         let hashes: Vec<RistrettoPoint> = distinct.par_iter().map(|(bytes, _)| hash_key(bytes)).collect();
+        let hash_seconds = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
         let key = SessionKey::random();
         let mut points = vec![0u8; slot_key.len() * 32];
         points
@@ -250,6 +280,14 @@ impl Side {
                     .collect();
                 compress_doubled(&halves, out, 32);
             });
+        let timings = Timings {
+            hash_seconds,
+            blind_own_seconds: t0.elapsed().as_secs_f64(),
+            own_slots: slot_key.len() as u64,
+            keyed_slots: slot_key.iter().filter(|k| **k != u32::MAX).count() as u64,
+            distinct_keys: hashes.len() as u64,
+            ..Timings::default()
+        };
         Ok(Side {
             key,
             order,
@@ -257,6 +295,7 @@ impl Side {
             populations,
             slot_types,
             points,
+            timings,
         })
     }
 }
@@ -385,6 +424,7 @@ fn collect_result(
     k: usize,
     mode: Mode,
     session: [u8; 16],
+    timings: Timings,
 ) -> PsiResult {
     let mut pairs: HashMap<(u64, u64), Vec<KeyType>> = HashMap::new();
     for (own_slot, peer_slot) in slot_pairs {
@@ -424,6 +464,7 @@ fn collect_result(
         matches,
         pair_counts,
         session,
+        timings,
     }
 }
 
@@ -553,7 +594,12 @@ impl Initiator {
                 format!("it returns {} values for our {own_slots} slots", msg.returned_count()),
             ));
         }
+        let t0 = Instant::now();
         let peer_values = blind_peer_points(&self.side.key, &msg.points, t, "message 2")?;
+        let mut timings = self.side.timings;
+        timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
+        timings.peer_slots = (msg.points.len() / 32) as u64;
+        let t0 = Instant::now();
         let index = ValueIndex::build(&peer_values, t, |_| false);
         let mode = msg.mode;
         let mut slot_pairs = Vec::new();
@@ -572,7 +618,16 @@ impl Initiator {
             Mode::Matches => peer_values,
             Mode::CountsOnly => apply_block_perm(&peer_values, &group_shuffle(&peer_position_population), k * t),
         };
-        let result = collect_result(&self.side, msg.populations.clone(), slot_pairs, k, mode, self.session);
+        let mut result = collect_result(
+            &self.side,
+            msg.populations.clone(),
+            slot_pairs,
+            k,
+            mode,
+            self.session,
+            timings,
+        );
+        result.timings.match_seconds = t0.elapsed().as_secs_f64();
         let msg3 = Message {
             kind: MessageType::InitiatorFinal,
             mode,
@@ -627,8 +682,11 @@ impl Responder {
         };
         let k = usize::from(config.slots);
         let t = usize::from(config.truncation);
-        let side = Side::build(input, config.slots)?;
+        let mut side = Side::build(input, config.slots)?;
+        let t0 = Instant::now();
         let peer_values = blind_peer_points(&side.key, &msg.points, t, "message 1")?;
+        side.timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
+        side.timings.peer_slots = (msg.points.len() / 32) as u64;
         let peer_position_population: Vec<u32> = msg
             .populations
             .iter()
@@ -698,18 +756,22 @@ impl Responder {
                 format!("it returns {} values for our {own_slots} slots", msg.returned_count()),
             ));
         }
+        let t0 = Instant::now();
         let index = ValueIndex::build(&self.peer_values, t, |_| false);
         let mut slot_pairs = Vec::new();
         for (own_slot, v) in msg.returned.chunks_exact(t).enumerate() {
             index.for_each_match(v, |peer_slot| slot_pairs.push((own_slot, peer_slot)));
         }
-        Ok(collect_result(
+        let mut result = collect_result(
             &self.side,
             self.peer_populations.clone(),
             slot_pairs,
             k,
             self.mode,
             self.session,
-        ))
+            self.side.timings,
+        );
+        result.timings.match_seconds = t0.elapsed().as_secs_f64();
+        Ok(result)
     }
 }

@@ -216,6 +216,7 @@ impl<'a> Dec<'a> {
             populations,
             slot_types,
             points: Vec::new(),
+            timings: Default::default(),
         })
     }
 }

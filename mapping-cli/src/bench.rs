@@ -1,0 +1,243 @@
+//! `acctmap bench`: the whole two-party mapping on generated lists, stage by stage, against
+//! the raw limit of the curve primitives measured on the same machine in the same run.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::Context;
+use mapping_core::generate::{generate, GenerateOptions};
+use mapping_core::party::Party;
+use mapping_core::policy::SharingPolicy;
+use mapping_core::psi::{measure_primitive_rates, Message};
+use mapping_core::report::Report;
+use mapping_core::{ingest, IngestOptions, KeyConfig, PreparedList};
+
+use crate::args::BenchArgs;
+
+/// Peak resident set size of this process so far (Linux), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Resets the peak RSS counter (Linux ≥ 4.0), so that each stage reports its own peak.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+#[derive(serde::Serialize)]
+struct Stage {
+    stage: &'static str,
+    wall_seconds: f64,
+    elements: u64,
+    elements_per_second: f64,
+    peak_rss_bytes: Option<u64>,
+}
+
+fn stage(stage: &'static str, wall_seconds: f64, elements: u64) -> Stage {
+    Stage {
+        stage,
+        wall_seconds,
+        elements,
+        elements_per_second: elements as f64 / wall_seconds.max(1e-9),
+        peak_rss_bytes: peak_rss(),
+    }
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("thread pool")?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("acctmap-bench-{}-{}", args.rows, args.seed)));
+    let say = |s: &str| {
+        if !args.quiet && !args.json {
+            eprintln!("{s}");
+        }
+    };
+    if !dir.join("a.csv").is_file() || !dir.join("b.csv").is_file() {
+        say(&format!(
+            "generating {} rows per side into {}",
+            args.rows,
+            dir.display()
+        ));
+        let opts = GenerateOptions::new(args.rows).overlap(args.overlap)?.seed(args.seed);
+        generate(&dir, &opts, |_| {})?;
+    }
+    say(&format!(
+        "measuring the raw limit of the curve primitives on {threads} thread(s)"
+    ));
+    let rates = pool.install(|| measure_primitive_rates(args.samples));
+
+    let mut stages = Vec::new();
+    let total = Instant::now();
+    reset_peak();
+    say("ingest + normalize + keys");
+    let t = Instant::now();
+    let keys = KeyConfig::new();
+    let (a, b) = pool.install(|| -> anyhow::Result<(PreparedList, PreparedList)> {
+        let read = |name: &str| -> anyhow::Result<PreparedList> {
+            let d = ingest::read_path(&dir.join(name), &IngestOptions::new())?;
+            Ok(PreparedList::build(d, &keys))
+        };
+        Ok((read("a.csv")?, read("b.csv")?))
+    })?;
+    let rows = a.rows_read + b.rows_read;
+    stages.push(stage("ingest+normalize", t.elapsed().as_secs_f64(), rows));
+    let policy = SharingPolicy {
+        max_peer_accounts: u64::MAX,
+        ..SharingPolicy::default()
+    };
+    let pa = Party::new(a, policy.clone())?;
+    let pb = Party::new(b, policy)?;
+
+    say("protocol: four messages between two in-process parties");
+    reset_peak();
+    let t = Instant::now();
+    let mut wire_seconds = 0.0;
+    let (ma, mb) = pool.install(|| -> anyhow::Result<_> {
+        let mut wire = |m: &Message| -> anyhow::Result<Message> {
+            let t = Instant::now();
+            let out = Message::decode(&m.encode(), u64::MAX)?;
+            wire_seconds += t.elapsed().as_secs_f64();
+            Ok(out)
+        };
+        let (ini, m1) = pa.start()?;
+        let m1 = wire(&m1)?;
+        let (resp, m2) = pb.respond(&m1)?;
+        let m2 = wire(&m2)?;
+        let (fin, m3) = pa.finish(ini, &m2)?;
+        let m3 = wire(&m3)?;
+        let (mb, m4) = pb.complete_responder(resp, &m3)?;
+        let m4 = wire(&m4)?;
+        let ma = pa.complete_initiator(fin, &m4)?;
+        Ok((ma, mb))
+    })?;
+    let protocol_seconds = t.elapsed().as_secs_f64();
+    let protocol_peak = peak_rss();
+    let (ta, tb) = (ma.timings, mb.timings);
+    let slots = ta.own_slots + tb.own_slots;
+    stages.push(Stage {
+        peak_rss_bytes: protocol_peak,
+        ..stage(
+            "hash-to-group",
+            ta.hash_seconds + tb.hash_seconds,
+            ta.distinct_keys + tb.distinct_keys,
+        )
+    });
+    stages.push(Stage {
+        peak_rss_bytes: protocol_peak,
+        ..stage("blinding", ta.blind_own_seconds + tb.blind_own_seconds, slots)
+    });
+    stages.push(Stage {
+        peak_rss_bytes: protocol_peak,
+        ..stage(
+            "peer blinding",
+            ta.blind_peer_seconds + tb.blind_peer_seconds,
+            ta.peer_slots + tb.peer_slots,
+        )
+    });
+    stages.push(Stage {
+        peak_rss_bytes: protocol_peak,
+        ..stage("matching", ta.match_seconds + tb.match_seconds, slots)
+    });
+    stages.push(Stage {
+        peak_rss_bytes: protocol_peak,
+        ..stage("messages", wire_seconds, slots)
+    });
+    reset_peak();
+    let t = Instant::now();
+    let out = std::env::temp_dir().join(format!("acctmap-bench-report-{}", std::process::id()));
+    Report::build(pa.list(), &ma).write_dir(&out, pa.list())?;
+    let _ = std::fs::remove_dir_all(&out);
+    stages.push(stage("report", t.elapsed().as_secs_f64(), ma.pairs.len() as u64));
+    let wall = total.elapsed().as_secs_f64();
+    let peak = stages.iter().filter_map(|s| s.peak_rss_bytes).max();
+
+    // The raw limit: the curve work this session needed, at the measured primitive rates.
+    let keyed = ta.keyed_slots + tb.keyed_slots;
+    let padding = slots - keyed;
+    let raw_seconds = keyed as f64 * rates.own_slot_seconds()
+        + padding as f64 * rates.padding_slot_seconds()
+        + (ta.peer_slots + tb.peer_slots) as f64 * rates.peer_slot_seconds();
+    let raw_limit_fraction = raw_seconds / wall;
+    let protocol_fraction = raw_seconds / protocol_seconds;
+    if !args.keep && args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    let stdout = std::io::stdout();
+    let mut o = stdout.lock();
+    if args.json {
+        let doc = serde_json::json!({
+            "rows": args.rows,
+            "threads": threads,
+            "wall_seconds": wall,
+            "protocol_seconds": protocol_seconds,
+            "peak_rss_bytes": peak,
+            "slots": slots,
+            "slots_per_second": slots as f64 / wall,
+            "raw_limit_seconds": raw_seconds,
+            "raw_limit_fraction": raw_limit_fraction,
+            "protocol_raw_limit_fraction": protocol_fraction,
+            "matched_pairs": ma.pair_total(),
+            "responder_pairs": mb.pair_total(),
+            "primitives_per_second": rates,
+            "stages": stages,
+        });
+        writeln!(o, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(());
+    }
+    writeln!(
+        o,
+        "acctmap bench: {} x {} rows, {threads} thread(s), {} slots in all",
+        args.rows, args.rows, slots
+    )?;
+    writeln!(
+        o,
+        "{:<18} {:>10} {:>12} {:>14} {:>12}",
+        "stage", "wall s", "elements", "elements/s", "peak RSS"
+    )?;
+    for s in &stages {
+        writeln!(
+            o,
+            "{:<18} {:>10.3} {:>12} {:>14.0} {:>12}",
+            s.stage,
+            s.wall_seconds,
+            s.elements,
+            s.elements_per_second,
+            s.peak_rss_bytes
+                .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0))
+        )?;
+    }
+    writeln!(
+        o,
+        "{:<18} {:>10.3} {:>12} {:>14.0} {:>12}",
+        "total",
+        wall,
+        slots,
+        slots as f64 / wall,
+        peak.map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0))
+    )?;
+    writeln!(
+        o,
+        "raw primitives/s: hash {:.0}, scalar mul {:.0}, decompress {:.0}, batched compress {:.0} (single {:.0}), padding point {:.0}",
+        rates.hash_to_group, rates.scalar_mul, rates.decompress, rates.compress_batched, rates.compress_single, rates.random_point
+    )?;
+    writeln!(
+        o,
+        "raw limit for this session's curve work: {raw_seconds:.2} s; end to end {:.1}% of it ({:.1}% for the protocol alone); {} matched pairs",
+        raw_limit_fraction * 100.0,
+        protocol_fraction * 100.0,
+        ma.pair_total()
+    )?;
+    Ok(())
+}
