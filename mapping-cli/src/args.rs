@@ -35,6 +35,10 @@ pub enum Command {
     Complete(CompleteArgs),
     /// Show exactly what a protocol message discloses, before you send it.
     Inspect(InspectArgs),
+    /// Live session: wait for one partner to connect (prints a pairing code to read out).
+    Serve(ServeArgs),
+    /// Live session: connect to a partner who runs `acctmap serve`.
+    Connect(ConnectArgs),
     /// Benchmark the whole two-party mapping on generated lists, stage by stage, against the
     /// raw limit of the curve primitives on this machine.
     Bench(BenchArgs),
@@ -271,4 +275,49 @@ pub struct BenchArgs {
     /// No progress messages.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Options of a live session.
+#[derive(Debug, Clone, Args)]
+pub struct LiveArgs {
+    /// Your CRM export.
+    #[arg(long)]
+    pub accounts: PathBuf,
+    /// Output directory for the report.
+    #[arg(long, default_value = "acctmap-report")]
+    pub out: PathBuf,
+    /// Proceed without asking once the partner's declaration is within your limits (for
+    /// unattended runs; the limits are still enforced).
+    #[arg(long)]
+    pub yes: bool,
+    /// Seconds to wait for the partner at any step before giving up.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 0.0.0.0:7878.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// Pairing code (a new one is made and shown when absent).
+    #[arg(long)]
+    pub code: Option<String>,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The partner's address, host:port.
+    pub addr: String,
+    /// The pairing code the partner read out.
+    #[arg(long)]
+    pub code: String,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }

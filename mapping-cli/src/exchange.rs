@@ -17,7 +17,7 @@ use crate::args::{CompleteArgs, FinishArgs, InputArgs, InspectArgs, OverlapArgs,
 use crate::normalize::prepare;
 use crate::output;
 
-fn load_policy(path: Option<&Path>, session: &SessionArgs) -> anyhow::Result<SharingPolicy> {
+pub(crate) fn load_policy(path: Option<&Path>, session: &SessionArgs) -> anyhow::Result<SharingPolicy> {
     let mut policy = match path {
         Some(p) => SharingPolicy::from_path(p)?,
         None => SharingPolicy::default(),
@@ -29,7 +29,7 @@ fn load_policy(path: Option<&Path>, session: &SessionArgs) -> anyhow::Result<Sha
 }
 
 /// Runs `f` on a rayon pool of the requested size (all cores by default).
-fn with_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+pub(crate) fn with_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
         if n == 0 {
@@ -40,7 +40,7 @@ fn with_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> a
     Ok(b.build().context("starting the thread pool")?.install(f))
 }
 
-fn build_party(accounts: &Path, input: &InputArgs, policy: SharingPolicy) -> anyhow::Result<Party> {
+pub(crate) fn build_party(accounts: &Path, input: &InputArgs, policy: SharingPolicy) -> anyhow::Result<Party> {
     let list = prepare(accounts, input)?;
     Ok(Party::new(list, policy)?)
 }
@@ -198,7 +198,7 @@ fn rebuild_party(state: &StateFile, session: &SessionArgs) -> anyhow::Result<Par
 
 // ---------------------------------------------------------------- output
 
-fn print_summary(
+pub(crate) fn print_summary(
     title: &str,
     party: &Party,
     mapping: &Mapping,
@@ -254,7 +254,7 @@ fn print_summary(
     Ok(())
 }
 
-fn write_report(party: &Party, mapping: &Mapping, out: &Path, seconds: f64) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn write_report(party: &Party, mapping: &Mapping, out: &Path, seconds: f64) -> anyhow::Result<Vec<PathBuf>> {
     let mut report = Report::build(party.list(), mapping);
     report.summary.seconds = Some(seconds);
     Ok(report.write_dir(out, party.list())?)

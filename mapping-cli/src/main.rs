@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod exchange;
+mod live;
 mod normalize;
 mod output;
 
@@ -27,6 +28,8 @@ fn main() -> ExitCode {
         Command::Complete(a) => exchange::complete(a),
         Command::Inspect(a) => exchange::inspect(a),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => live::serve(a),
+        Command::Connect(a) => live::connect(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

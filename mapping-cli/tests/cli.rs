@@ -300,3 +300,109 @@ fn exit_codes_and_clear_errors() {
     let usage = run(bin().args(["overlap"]), &dir);
     assert_eq!(usage.status.code(), Some(2));
 }
+
+/// Starts `acctmap serve` on a free loopback port and returns the child and its address.
+fn serve(dir: &Path, code: &str, out: &str, yes: bool) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut cmd = bin();
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--code",
+        code,
+        "--out",
+        out,
+        "-q",
+        "--timeout",
+        "20",
+    ])
+    .arg("--accounts")
+    .arg(fixture("b.csv"))
+    .current_dir(dir)
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    if yes {
+        cmd.arg("--yes");
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(line.contains("waiting for your partner on"), "{line}");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut sink);
+    });
+    (child, addr)
+}
+
+#[test]
+fn live_session_equals_overlap_and_wrong_code_writes_nothing() {
+    let dir = tempdir("live");
+    ok(&run(
+        bin()
+            .arg("overlap")
+            .arg(fixture("a.csv"))
+            .arg(fixture("b.csv"))
+            .args(["--out", "ovl", "-q"]),
+        &dir,
+    ));
+    let (server, addr) = serve(&dir, "QX7P-M3KD-9WRT", "srv", true);
+    let out = run(
+        bin()
+            .args([
+                "connect",
+                &addr,
+                "--code",
+                "qx7p m3kd 9wrt",
+                "--out",
+                "cli",
+                "--yes",
+                "-q",
+                "--json",
+            ])
+            .arg("--accounts")
+            .arg(fixture("a.csv")),
+        &dir,
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["summary"]["matched_pairs"], 884);
+    let s = server.wait_with_output().unwrap();
+    assert!(s.status.success());
+    assert_eq!(pairs(&dir.join("cli/matches.csv")), pairs(&dir.join("ovl/matches.csv")));
+    let mirrored: std::collections::BTreeSet<(String, String)> = pairs(&dir.join("srv/matches.csv"))
+        .into_iter()
+        .map(|(x, y)| (y, x))
+        .collect();
+    assert_eq!(mirrored, pairs(&dir.join("ovl/matches.csv")));
+
+    // Wrong code: both sides fail, neither writes a report.
+    let (server, addr) = serve(&dir, "QX7P-M3KD-9WRT", "srv2", true);
+    let out = run(
+        bin()
+            .args(["connect", &addr, "--code", "QX7P-M3KD-9WRX", "--out", "cli2", "--yes"])
+            .arg("--accounts")
+            .arg(fixture("a.csv")),
+        &dir,
+    );
+    fails(&out, "pairing codes do not match");
+    assert_eq!(server.wait_with_output().unwrap().status.code(), Some(1));
+    assert!(!dir.join("cli2").exists() && !dir.join("srv2").exists());
+
+    // No terminal and no --yes: the server does not proceed, and says why.
+    let (server, addr) = serve(&dir, "QX7P-M3KD-9WRT", "srv3", false);
+    let out = run(
+        bin()
+            .args(["connect", &addr, "--code", "QX7P-M3KD-9WRT", "--out", "cli3", "--yes"])
+            .arg("--accounts")
+            .arg(fixture("a.csv")),
+        &dir,
+    );
+    fails(&out, "declined by the partner's user");
+    assert_eq!(server.wait_with_output().unwrap().status.code(), Some(1));
+    assert!(!dir.join("cli3").exists() && !dir.join("srv3").exists());
+}

@@ -28,6 +28,7 @@ pub mod generate;
 pub mod ingest;
 pub mod keys;
 pub mod matching;
+pub mod net;
 pub mod normalize;
 pub mod party;
 pub mod policy;

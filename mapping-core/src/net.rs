@@ -1,0 +1,577 @@
+//! A direct session between two partners over any `Read + Write` byte stream (a TCP
+//! connection, a pipe, a service's own socket): pairing, an encrypted and authenticated
+//! channel, the declarations each side checks before any account data flows, and the four
+//! protocol messages. The protocol itself is the one of [`crate::party`]; this module only
+//! carries it.
+//!
+//! ## Pairing and the channel
+//!
+//! The partners share a short pairing code, read out over a call. SPAKE2 (the `spake2`
+//! crate, RustCrypto) turns it into a strong shared key: an eavesdropper learns nothing, and
+//! an active attacker gets one guess per connection, never an offline dictionary attack.
+//! We chose a PAKE over TLS with compared certificate fingerprints because a code is what
+//! people can exchange by voice, and a fingerprint is not. From the SPAKE2 key and the
+//! transcript, HKDF-SHA256 derives one ChaCha20-Poly1305 key per direction and two
+//! confirmation keys; each side proves it holds the key (HMAC) before anything else is
+//! sent, so a wrong code fails at once and reveals nothing. Every later frame is
+//! `u32 length ‖ AEAD(counter nonce, type ‖ payload)`, at most 4 MiB; a replayed, reordered
+//! or altered frame fails authentication.
+//!
+//! ## Session
+//!
+//! 1. Both sides send a [`Declaration`] (account count, population sizes, mode, K, limits,
+//!    what their policy shares). Each checks the partner's against its own limits and asks
+//!    its user (or `--yes`) before sending `proceed`.
+//! 2. The initiator (the connecting side) and the responder exchange messages 1 to 4 in
+//!    frames; message 1's and 2's account counts must equal the declarations.
+//! 3. Each side gets its [`Mapping`]; nothing is written by this module.
+
+use std::io::{ErrorKind as IoKind, Read, Write};
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use spake2::{Ed25519Group, Identity, Password, Spake2};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::matching::Mapping;
+use crate::party::Party;
+use crate::policy::Share;
+use crate::psi::{Message, Mode};
+
+const MAGIC: &[u8; 8] = b"ACMAPNET";
+const VERSION: u8 = 1;
+const MAX_FRAME: usize = 4 << 20;
+const CHUNK: usize = 1 << 20;
+
+/// Which side of the session this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetRole {
+    /// Connects, and runs the protocol's initiator.
+    Initiator,
+    /// Listens, and runs the responder.
+    Responder,
+}
+
+/// What a side declares before any account data flows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Declaration {
+    /// Accounts it will put into the session.
+    pub accounts: u64,
+    /// Population sizes.
+    pub populations: Vec<(String, u64)>,
+    /// The mode it asks for.
+    pub mode: Mode,
+    /// Slots per account.
+    pub slots: u8,
+    /// The largest partner set it accepts.
+    pub max_peer_accounts: u64,
+    /// Per population: how it is shared and which fields.
+    pub sharing: Vec<(String, Share, Vec<String>)>,
+}
+
+impl Declaration {
+    /// What a party declares.
+    pub fn of(party: &Party) -> Declaration {
+        let mut populations: Vec<(String, u64)> = Vec::new();
+        for a in &party.list().accounts {
+            let label = a.account.population.label();
+            if party.policy().rule(label).share == Share::Hidden {
+                continue;
+            }
+            match populations.iter_mut().find(|(l, _)| l == label) {
+                Some((_, n)) => *n += 1,
+                None => populations.push((label.to_owned(), 1)),
+            }
+        }
+        populations.sort();
+        let sharing = populations
+            .iter()
+            .map(|(l, _)| {
+                let r = party.policy().rule(l);
+                (
+                    l.clone(),
+                    r.share,
+                    if r.share == Share::Overlaps {
+                        r.fields.clone()
+                    } else {
+                        Vec::new()
+                    },
+                )
+            })
+            .collect();
+        Declaration {
+            accounts: party.accounts_in_session() as u64,
+            populations,
+            mode: party.mode(),
+            slots: party.list().config.slots as u8,
+            max_peer_accounts: party.policy().max_peer_accounts,
+            sharing,
+        }
+    }
+
+    /// A few lines for a person deciding whether to proceed.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "  accounts: {}\n  populations: {}\n  mode: {}\n  slots per account: {}\n  accepts partners up to {} accounts\n",
+            self.accounts,
+            self.populations.iter().map(|(l, n)| format!("{l} {n}")).collect::<Vec<_>>().join(", "),
+            match self.mode {
+                Mode::Matches => "matches",
+                Mode::CountsOnly => "counts only",
+            },
+            self.slots,
+            self.max_peer_accounts
+        );
+        for (label, share, fields) in &self.sharing {
+            let what = match share {
+                Share::Overlaps if fields.is_empty() => "matched accounts, no fields".to_owned(),
+                Share::Overlaps => format!("matched accounts with {}", fields.join(", ")),
+                Share::Counts => "counts only".to_owned(),
+                Share::Hidden => "hidden".to_owned(),
+            };
+            s.push_str(&format!("  shares {label}: {what}\n"));
+        }
+        s
+    }
+}
+
+/// Frame types inside the encrypted channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    Declaration = 1,
+    Proceed = 2,
+    Abort = 3,
+    Chunk = 4,
+    End = 5,
+}
+
+impl Frame {
+    fn from_byte(b: u8) -> Option<Frame> {
+        Some(match b {
+            1 => Frame::Declaration,
+            2 => Frame::Proceed,
+            3 => Frame::Abort,
+            4 => Frame::Chunk,
+            5 => Frame::End,
+            _ => return None,
+        })
+    }
+}
+
+fn io_error(e: std::io::Error, doing: &str) -> Error {
+    match e.kind() {
+        IoKind::WouldBlock | IoKind::TimedOut => {
+            Error::protocol(format!("the partner stalled: no data arrived in time while {doing}"))
+        }
+        IoKind::UnexpectedEof | IoKind::ConnectionReset | IoKind::ConnectionAborted | IoKind::BrokenPipe => {
+            Error::protocol(format!("the partner disconnected while {doing}"))
+        }
+        _ => Error::io(None, e),
+    }
+}
+
+/// The encrypted channel after pairing.
+struct Channel<S> {
+    stream: S,
+    send: ChaCha20Poly1305,
+    recv: ChaCha20Poly1305,
+    sent: u64,
+    received: u64,
+}
+
+impl<S: Read + Write> Channel<S> {
+    fn nonce(counter: u64) -> Nonce {
+        let mut n = [0u8; 12];
+        n[4..].copy_from_slice(&counter.to_be_bytes());
+        Nonce::from(n)
+    }
+
+    fn send(&mut self, kind: Frame, payload: &[u8]) -> Result<()> {
+        let mut plain = Zeroizing::new(Vec::with_capacity(payload.len() + 1));
+        plain.push(kind as u8);
+        plain.extend_from_slice(payload);
+        let ct = self
+            .send
+            .encrypt(
+                &Self::nonce(self.sent),
+                Payload {
+                    msg: &plain,
+                    aad: MAGIC,
+                },
+            )
+            .map_err(|_| Error::protocol("encryption failed"))?;
+        self.sent += 1;
+        let len = u32::try_from(ct.len()).map_err(|_| Error::protocol("frame too large"))?;
+        self.stream
+            .write_all(&len.to_be_bytes())
+            .map_err(|e| io_error(e, "sending"))?;
+        self.stream.write_all(&ct).map_err(|e| io_error(e, "sending"))?;
+        self.stream.flush().map_err(|e| io_error(e, "sending"))
+    }
+
+    fn recv(&mut self, doing: &str) -> Result<(Frame, Vec<u8>)> {
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).map_err(|e| io_error(e, doing))?;
+        let len = u32::from_be_bytes(len) as usize;
+        if !(17..=MAX_FRAME + 64).contains(&len) {
+            return Err(Error::message(
+                "network frame",
+                format!("length {len} is out of bounds"),
+            ));
+        }
+        let mut ct = vec![0u8; len];
+        self.stream.read_exact(&mut ct).map_err(|e| io_error(e, doing))?;
+        let plain = self
+            .recv
+            .decrypt(&Self::nonce(self.received), Payload { msg: &ct, aad: MAGIC })
+            .map_err(|_| {
+                Error::message(
+                    "network frame",
+                    "authentication failed (altered, replayed or reordered)",
+                )
+            })?;
+        self.received += 1;
+        let kind = Frame::from_byte(plain[0]).ok_or_else(|| Error::message("network frame", "unknown frame type"))?;
+        if kind == Frame::Abort {
+            return Err(Error::protocol(format!(
+                "the partner ended the session: {}",
+                String::from_utf8_lossy(&plain[1..])
+            )));
+        }
+        Ok((kind, plain[1..].to_vec()))
+    }
+
+    fn expect(&mut self, want: Frame, doing: &str) -> Result<Vec<u8>> {
+        let (kind, payload) = self.recv(doing)?;
+        if kind != want {
+            return Err(Error::message(
+                "network frame",
+                format!("expected {want:?} while {doing}, got {kind:?}"),
+            ));
+        }
+        Ok(payload)
+    }
+
+    /// Tells the partner why the session ends, then reads (and drops) what the partner still
+    /// sends until it closes, at most 16 MiB: closing with unread data would reset the
+    /// connection and the partner would see "disconnected" instead of the reason.
+    fn abort(&mut self, reason: &str) -> Error {
+        if self.send(Frame::Abort, reason.as_bytes()).is_ok() {
+            let mut buf = [0u8; 8192];
+            let mut drained = 0usize;
+            while drained < 16 << 20 {
+                match self.stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => drained += n,
+                }
+            }
+        }
+        Error::protocol(reason.to_owned())
+    }
+
+    fn send_message(&mut self, msg: &Message) -> Result<()> {
+        let bytes = msg.encode();
+        for chunk in bytes.chunks(CHUNK) {
+            self.send(Frame::Chunk, chunk)?;
+        }
+        self.send(Frame::End, &[])
+    }
+
+    fn recv_message(&mut self, max_bytes: u64, max_accounts: u64, doing: &str) -> Result<Message> {
+        let mut bytes = Vec::new();
+        loop {
+            let (kind, payload) = self.recv(doing)?;
+            match kind {
+                Frame::Chunk => {
+                    if (bytes.len() + payload.len()) as u64 > max_bytes {
+                        return Err(self.abort("the partner's message is larger than its declaration allows"));
+                    }
+                    bytes.extend_from_slice(&payload);
+                }
+                Frame::End => break,
+                other => {
+                    return Err(Error::message(
+                        "network frame",
+                        format!("unexpected {other:?} inside a message"),
+                    ))
+                }
+            }
+        }
+        Message::decode(&bytes, max_accounts)
+    }
+}
+
+/// The SPAKE2 exchange and key confirmation; returns the encrypted channel.
+fn pair<S: Read + Write>(mut stream: S, role: NetRole, code: &str) -> Result<Channel<S>> {
+    let code = normalize_code(code)?;
+    let (id_a, id_b) = (Identity::new(b"acctmap initiator"), Identity::new(b"acctmap responder"));
+    let password = Password::new(code.as_bytes());
+    let (state, outbound) = match role {
+        NetRole::Initiator => Spake2::<Ed25519Group>::start_a(&password, &id_a, &id_b),
+        NetRole::Responder => Spake2::<Ed25519Group>::start_b(&password, &id_a, &id_b),
+    };
+    let mut hello = Vec::with_capacity(MAGIC.len() + 3 + outbound.len());
+    hello.extend_from_slice(MAGIC);
+    hello.push(VERSION);
+    hello.push(role as u8);
+    hello.push(outbound.len() as u8);
+    hello.extend_from_slice(&outbound);
+    stream.write_all(&hello).map_err(|e| io_error(e, "pairing"))?;
+    stream.flush().map_err(|e| io_error(e, "pairing"))?;
+    let mut head = [0u8; 11];
+    stream.read_exact(&mut head).map_err(|e| io_error(e, "pairing"))?;
+    if &head[..8] != MAGIC {
+        return Err(Error::protocol(
+            "the other end does not speak the acctmap network protocol",
+        ));
+    }
+    if head[8] != VERSION {
+        return Err(Error::protocol(format!(
+            "the partner speaks network protocol version {}, this side {VERSION}",
+            head[8]
+        )));
+    }
+    if head[9] == role as u8 {
+        return Err(Error::protocol(
+            "both ends have the same role (two servers or two clients)",
+        ));
+    }
+    let mut inbound = vec![0u8; usize::from(head[10])];
+    stream.read_exact(&mut inbound).map_err(|e| io_error(e, "pairing"))?;
+    let key = Zeroizing::new(
+        state
+            .finish(&inbound)
+            .map_err(|_| Error::protocol("invalid pairing message from the partner"))?,
+    );
+    // Transcript: both pairing messages, initiator's first.
+    let (first, second) = match role {
+        NetRole::Initiator => (hello.clone(), [&head[..], &inbound[..]].concat()),
+        NetRole::Responder => ([&head[..], &inbound[..]].concat(), hello.clone()),
+    };
+    let transcript = Sha256::new().chain_update(&first).chain_update(&second).finalize();
+    let hk = Hkdf::<Sha256>::new(Some(&transcript), &key);
+    let mut okm = Zeroizing::new([0u8; 128]);
+    hk.expand(b"acctmap v1 channel keys", &mut okm[..])
+        .map_err(|_| Error::protocol("key derivation failed"))?;
+    let (i2r, r2i, confirm_i, confirm_r) = (&okm[0..32], &okm[32..64], &okm[64..96], &okm[96..128]);
+    let (send_key, recv_key, my_confirm, their_confirm) = match role {
+        NetRole::Initiator => (i2r, r2i, confirm_i, confirm_r),
+        NetRole::Responder => (r2i, i2r, confirm_r, confirm_i),
+    };
+    let tag = |k: &[u8]| -> Result<[u8; 32]> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(k).map_err(|_| Error::protocol("key confirmation failed"))?;
+        mac.update(&transcript);
+        Ok(mac.finalize().into_bytes().into())
+    };
+    stream
+        .write_all(&tag(my_confirm)?)
+        .map_err(|e| io_error(e, "pairing"))?;
+    stream.flush().map_err(|e| io_error(e, "pairing"))?;
+    let mut theirs = [0u8; 32];
+    stream.read_exact(&mut theirs).map_err(|e| match e.kind() {
+        IoKind::UnexpectedEof | IoKind::ConnectionReset | IoKind::BrokenPipe => {
+            Error::protocol("the partner refused the pairing: the pairing codes do not match")
+        }
+        _ => io_error(e, "pairing"),
+    })?;
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(their_confirm).map_err(|_| Error::protocol("key confirmation failed"))?;
+    mac.update(&transcript);
+    if mac.verify_slice(&theirs).is_err() {
+        return Err(Error::protocol(
+            "the pairing codes do not match (or the connection was tampered with); nothing was sent",
+        ));
+    }
+    Ok(Channel {
+        stream,
+        send: ChaCha20Poly1305::new(Key::from_slice(send_key)),
+        recv: ChaCha20Poly1305::new(Key::from_slice(recv_key)),
+        sent: 0,
+        received: 0,
+    })
+}
+
+/// Upper-cases a pairing code and drops spaces and dashes; refuses codes under 8 characters.
+pub fn normalize_code(code: &str) -> Result<String> {
+    let c: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if c.len() < 8 {
+        return Err(Error::config("the pairing code needs at least 8 letters or digits"));
+    }
+    Ok(c)
+}
+
+/// A fresh pairing code: 12 characters from an alphabet without look-alikes, in groups of
+/// four (`7KQM-XW3R-PD9F`), about 60 bits.
+pub fn new_code() -> String {
+    use rand_core::{OsRng, RngCore};
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut s = String::new();
+    for i in 0..12 {
+        if i > 0 && i % 4 == 0 {
+            s.push('-');
+        }
+        let idx = (OsRng.next_u32() % ALPHABET.len() as u32) as usize;
+        s.push(char::from(ALPHABET[idx]));
+    }
+    s
+}
+
+/// Runs a whole session on `stream`. `decide` sees the partner's declaration (after this
+/// side's limits were checked) and returns whether to proceed; `step` is told each step for
+/// progress display. Returns this side's mapping; writes nothing.
+pub fn run_session<S: Read + Write>(
+    stream: S,
+    role: NetRole,
+    party: &Party,
+    code: &str,
+    mut decide: impl FnMut(&Declaration) -> bool,
+    mut step: impl FnMut(&str),
+) -> Result<Mapping> {
+    step("pairing");
+    let mut ch = pair(stream, role, code)?;
+    let mine = Declaration::of(party);
+    let body = serde_json::to_vec(&mine).map_err(|e| Error::config(format!("declaration: {e}")))?;
+    ch.send(Frame::Declaration, &body)?;
+    let theirs_bytes = ch.expect(Frame::Declaration, "waiting for the partner's declaration")?;
+    let theirs: Declaration =
+        serde_json::from_slice(&theirs_bytes).map_err(|e| Error::message("partner declaration", e.to_string()))?;
+    let declared: u64 = theirs.populations.iter().map(|(_, n)| n).sum();
+    if declared != theirs.accounts {
+        return Err(ch.abort("the partner's declaration does not add up"));
+    }
+    if theirs.accounts > party.policy().max_peer_accounts {
+        return Err(ch.abort(&format!(
+            "the partner declares {} accounts, more than this side accepts ({})",
+            theirs.accounts,
+            party.policy().max_peer_accounts
+        )));
+    }
+    if theirs.slots != mine.slots {
+        return Err(ch.abort(&format!(
+            "the partner uses {} slots per account, this side {}; both must use the same --slots",
+            theirs.slots, mine.slots
+        )));
+    }
+    if !decide(&theirs) {
+        return Err(ch.abort("declined by the partner's user"));
+    }
+    ch.send(Frame::Proceed, &[])?;
+    ch.expect(Frame::Proceed, "waiting for the partner to accept")?;
+    // A message carries at most: header, populations, records, returned values and points.
+    let bound = |accounts: u64, returned_slots: u64| -> u64 {
+        (1u64 << 20)
+            .saturating_add(256 << 20)
+            .saturating_add(accounts.saturating_mul(u64::from(mine.slots)).saturating_mul(32))
+            .saturating_add(returned_slots.saturating_mul(32))
+    };
+    let my_slots = mine.accounts.saturating_mul(u64::from(mine.slots));
+    let their_slots = theirs.accounts.saturating_mul(u64::from(theirs.slots));
+    let check_declared = |ch: &mut Channel<S>, msg: &Message| -> Result<()> {
+        if msg.accounts() != theirs.accounts {
+            return Err(ch.abort(&format!(
+                "the partner declared {} accounts but sent {}",
+                theirs.accounts,
+                msg.accounts()
+            )));
+        }
+        Ok(())
+    };
+    let max = party.policy().max_peer_accounts;
+    match role {
+        NetRole::Initiator => {
+            step("step 1: blinding your keys");
+            let (ini, m1) = party.start()?;
+            ch.send_message(&m1)?;
+            step("step 2: waiting for the partner");
+            let m2 = ch.recv_message(bound(theirs.accounts, my_slots), max, "waiting for message 2")?;
+            check_declared(&mut ch, &m2)?;
+            step("step 3: matching");
+            let (fin, m3) = party.finish(ini, &m2)?;
+            ch.send_message(&m3)?;
+            step("step 4: waiting for the partner's records");
+            let m4 = ch.recv_message(bound(0, 0), 0, "waiting for message 4")?;
+            party.complete_initiator(fin, &m4)
+        }
+        NetRole::Responder => {
+            step("step 1: waiting for the partner");
+            let m1 = ch.recv_message(bound(theirs.accounts, 0), max, "waiting for message 1")?;
+            check_declared(&mut ch, &m1)?;
+            step("step 2: blinding");
+            let (resp, m2) = party.respond(&m1)?;
+            ch.send_message(&m2)?;
+            step("step 3: waiting for the partner");
+            let m3 = ch.recv_message(bound(0, their_slots.max(my_slots)), 0, "waiting for message 3")?;
+            step("step 4: matching");
+            let (mapping, m4) = party.complete_responder(resp, &m3)?;
+            ch.send_message(&m4)?;
+            Ok(mapping)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::SharingPolicy;
+    use crate::{ingest, IngestOptions, KeyConfig, PreparedList};
+    use std::net::{TcpListener, TcpStream};
+
+    fn party(n: u32) -> Party {
+        let mut csv = String::from("Name,Website\n");
+        for i in 0..n {
+            csv.push_str(&format!("Company {i},company{i}.com\n"));
+        }
+        let d = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
+        Party::new(PreparedList::build(d, &KeyConfig::new()), SharingPolicy::default()).unwrap()
+    }
+
+    /// A partner that pairs and declares 40 accounts, then sends a message 1 built from 80,
+    /// is refused by the responder, which names the lie.
+    #[test]
+    fn partner_lying_about_its_size_is_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let b = party(40);
+            run_session(s, NetRole::Responder, &b, "AAAA-BBBB-CCCC", |_| true, |_| {})
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        });
+        let honest = party(40);
+        let bigger = party(80);
+        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
+        ch.send(
+            Frame::Declaration,
+            &serde_json::to_vec(&Declaration::of(&honest)).unwrap(),
+        )
+        .unwrap();
+        ch.expect(Frame::Declaration, "test").unwrap();
+        ch.send(Frame::Proceed, &[]).unwrap();
+        ch.expect(Frame::Proceed, "test").unwrap();
+        let (_, m1) = bigger.start().unwrap();
+        ch.send_message(&m1).unwrap();
+        let err = server.join().unwrap();
+        assert!(err.contains("declared 40 accounts but sent 80"), "{err}");
+        let e = ch.recv("test").unwrap_err().to_string();
+        assert!(e.contains("the partner ended the session"), "{e}");
+    }
+
+    #[test]
+    fn codes() {
+        let c = new_code();
+        assert_eq!(c.len(), 14);
+        assert_eq!(normalize_code(&c.to_lowercase()).unwrap(), c.replace('-', ""));
+        assert!(normalize_code("123").is_err());
+    }
+}
