@@ -427,7 +427,9 @@ pub fn new_code() -> String {
 
 /// Runs a whole session on `stream`. `decide` sees the partner's declaration (after this
 /// side's limits were checked) and returns whether to proceed; `step` is told each step for
-/// progress display. Returns this side's mapping; writes nothing.
+/// progress display. Returns this side's mapping; writes nothing. Give the stream read and
+/// write timeouts (as `acctmap serve`/`connect` do): every wait on the partner, including
+/// the short drain after refusing it, ends when a read times out.
 pub fn run_session<S: Read + Write>(
     stream: S,
     role: NetRole,
@@ -561,10 +563,14 @@ mod tests {
         ch.expect(Frame::Proceed, "test").unwrap();
         let (_, m1) = bigger.start().unwrap();
         ch.send_message(&m1).unwrap();
+        let e = ch.recv("test").unwrap_err().to_string();
+        assert!(
+            e.contains("the partner ended the session: the partner declared 40 accounts but sent 80"),
+            "{e}"
+        );
+        drop(ch); // the server drains until we close
         let err = server.join().unwrap();
         assert!(err.contains("declared 40 accounts but sent 80"), "{err}");
-        let e = ch.recv("test").unwrap_err().to_string();
-        assert!(e.contains("the partner ended the session"), "{e}");
     }
 
     #[test]
