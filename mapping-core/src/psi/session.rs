@@ -12,6 +12,7 @@
 //! any of its points is used. Work runs on the current rayon pool: call a step inside
 //! `pool.install(..)` to choose the threads.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use curve25519_dalek::ristretto::RistrettoPoint;
@@ -236,60 +237,90 @@ impl Side {
             position_population.extend(std::iter::repeat_n(new_index as u32, group.len()));
             order.extend(group);
         }
-        // Distinct keys are hashed once.
-        let mut distinct: HashMap<Vec<u8>, u32> = HashMap::new();
-        let mut slot_key: Vec<u32> = Vec::with_capacity(order.len() * k);
-        let mut slot_types = Vec::with_capacity(order.len() * k);
+        // Each slot: padding, or the slot where its key first occurs. Distinct keys are hashed
+        // and blinded once; a repeated key copies the first occurrence's bytes afterwards.
+        const PAD: u32 = u32::MAX;
+        let n_slots = order.len() * k;
+        if n_slots >= PAD as usize {
+            return Err(Error::config("too many slots for one session"));
+        }
+        let mut first: HashMap<(KeyType, &str), u32> = HashMap::with_capacity(n_slots);
+        let mut slot_first: Vec<u32> = Vec::with_capacity(n_slots);
+        let mut slot_key: Vec<Option<&MatchKey>> = Vec::with_capacity(n_slots);
+        let mut slot_types = Vec::with_capacity(n_slots);
         for &account in &order {
             let keys = &input.accounts[account as usize].1;
             for s in 0..k {
+                let slot = slot_first.len() as u32;
                 match keys.get(s) {
                     Some(key) => {
-                        let next = distinct.len() as u32;
-                        slot_key.push(*distinct.entry(key.to_bytes()).or_insert(next));
+                        slot_first.push(*first.entry((key.kind, key.value.as_str())).or_insert(slot));
+                        slot_key.push(Some(key));
                         slot_types.push(Some(key.kind));
                     }
                     None => {
-                        slot_key.push(u32::MAX);
+                        slot_first.push(PAD);
+                        slot_key.push(None);
                         slot_types.push(None);
                     }
                 }
             }
         }
-        let mut distinct: Vec<(Vec<u8>, u32)> = distinct.into_iter().collect();
-        distinct.sort_unstable_by_key(|(_, i)| *i);
+        let distinct_keys = first.len() as u64;
+        drop(first);
         let t0 = Instant::now();
-        let hashes: Vec<RistrettoPoint> = distinct.par_iter().map(|(bytes, _)| hash_key(bytes)).collect();
-        let hash_seconds = t0.elapsed().as_secs_f64();
-        let t0 = Instant::now();
-        let key = SessionKey::random();
-        let mut points = vec![0u8; slot_key.len() * 32];
+        let hash_nanos = AtomicU64::new(0);
+        let secret = SessionKey::random();
+        let mut points = vec![0u8; n_slots * 32];
         points
             .par_chunks_mut(BATCH * 32)
-            .zip(slot_key.par_chunks(BATCH))
-            .for_each(|(out, slots)| {
-                let halves: Vec<RistrettoPoint> = slots
+            .zip(slot_first.par_chunks(BATCH).zip(slot_key.par_chunks(BATCH)))
+            .enumerate()
+            .for_each(|(chunk, (out, (firsts, keys)))| {
+                let mut buf = Vec::new();
+                let mut hashing = std::time::Duration::ZERO;
+                let halves: Vec<RistrettoPoint> = firsts
                     .iter()
-                    .map(|&i| {
-                        if i == u32::MAX {
-                            random_point()
-                        } else {
-                            key.half_mul(&hashes[i as usize])
+                    .zip(keys)
+                    .enumerate()
+                    .map(|(i, (&f, key))| match key {
+                        Some(key) if f as usize == chunk * BATCH + i => {
+                            buf.clear();
+                            buf.push(key.kind.tag());
+                            buf.extend_from_slice(key.value.as_bytes());
+                            let t = Instant::now();
+                            let h = hash_key(&buf);
+                            hashing += t.elapsed();
+                            secret.half_mul(&h)
                         }
+                        Some(_) => RistrettoPoint::default(), // a repeat: copied below
+                        None => random_point(),
                     })
                     .collect();
                 compress_doubled(&halves, out, 32);
+                hash_nanos.fetch_add(hashing.as_nanos() as u64, Ordering::Relaxed);
             });
+        for (slot, &f) in slot_first.iter().enumerate() {
+            if f != PAD && f as usize != slot {
+                let (src, dst) = (f as usize * 32, slot * 32);
+                points.copy_within(src..src + 32, dst);
+            }
+        }
+        let elapsed = t0.elapsed().as_secs_f64();
+        // Hashing and blinding run fused; the hash share is the hashing time summed over
+        // threads, divided by the threads.
+        let hash_seconds =
+            (hash_nanos.load(Ordering::Relaxed) as f64 / 1e9 / rayon::current_num_threads() as f64).min(elapsed);
         let timings = Timings {
             hash_seconds,
-            blind_own_seconds: t0.elapsed().as_secs_f64(),
-            own_slots: slot_key.len() as u64,
-            keyed_slots: slot_key.iter().filter(|k| **k != u32::MAX).count() as u64,
-            distinct_keys: hashes.len() as u64,
+            blind_own_seconds: elapsed - hash_seconds,
+            own_slots: n_slots as u64,
+            keyed_slots: slot_first.iter().filter(|f| **f != PAD).count() as u64,
+            distinct_keys,
             ..Timings::default()
         };
         Ok(Side {
-            key,
+            key: secret,
             order,
             position_population,
             populations,
@@ -528,7 +559,7 @@ impl std::fmt::Debug for Initiator {
 impl Initiator {
     /// Starts a session: draws the key and session id, blinds every slot, returns message 1.
     pub fn start(input: &PartyInput, config: &PsiConfig) -> Result<(Initiator, Message)> {
-        let side = Side::build(input, config.slots)?;
+        let mut side = Side::build(input, config.slots)?;
         let mut session = [0u8; 16];
         OsRng.fill_bytes(&mut session);
         let msg = Message {
@@ -540,7 +571,7 @@ impl Initiator {
             previous: [0; 16],
             populations: side.populations.clone(),
             returned: Vec::new(),
-            points: side.points.clone(),
+            points: std::mem::take(&mut side.points),
             records: Vec::new(),
         };
         let sent = msg.transcript();
@@ -706,7 +737,7 @@ impl Responder {
             previous: msg.transcript(),
             populations: side.populations.clone(),
             returned,
-            points: side.points.clone(),
+            points: std::mem::take(&mut side.points),
             records: Vec::new(),
         };
         let sent = reply.transcript();
