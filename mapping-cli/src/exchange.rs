@@ -118,6 +118,50 @@ struct StateFile {
     finished: Option<Finished>,
 }
 
+impl StateFile {
+    /// The state after `start` (initiator) or `respond` (responder), holding the protocol
+    /// state, secret key included.
+    fn begun(
+        role: &str,
+        session: [u8; 16],
+        party: &Party,
+        psi_state: &[u8],
+        accounts: &Path,
+        input: &InputArgs,
+        args: &SessionArgs,
+    ) -> StateFile {
+        let step = if role == "initiator" { "started" } else { "responded" };
+        StateFile {
+            format: STATE_FORMAT.into(),
+            version: 1,
+            role: role.into(),
+            step: step.into(),
+            session: hex(&session).to_string(),
+            accounts: std::fs::canonicalize(accounts).unwrap_or_else(|_| accounts.to_owned()),
+            input: input.clone(),
+            policy: args
+                .policy
+                .as_ref()
+                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+            max_peer_accounts: args.max_peer_accounts,
+            fingerprint: party.fingerprint(),
+            psi_state: Some(hex(psi_state).to_string()),
+            finished: None,
+        }
+    }
+}
+
+/// Refuses to start a session over the state file of one in progress.
+fn refuse_running_session(state: &Path) -> anyhow::Result<()> {
+    if state.exists() {
+        bail!(
+            "{} already exists: a session is in progress. Complete it, or delete the file to abandon it",
+            state.display()
+        );
+    }
+    Ok(())
+}
+
 impl Drop for StateFile {
     fn drop(&mut self) {
         if let Some(s) = self.psi_state.as_mut() {
@@ -299,12 +343,7 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
 }
 
 pub fn start(args: StartArgs) -> anyhow::Result<()> {
-    if args.state.exists() {
-        bail!(
-            "{} already exists: a session is in progress. Complete it, or delete the file to abandon it",
-            args.state.display()
-        );
-    }
+    refuse_running_session(&args.state)?;
     let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
     let bar = output::spinner("blinding your keys", args.session.quiet);
     let (party, ini, msg) = with_pool(args.session.threads, || -> anyhow::Result<_> {
@@ -313,24 +352,15 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
         Ok((party, ini, msg))
     })??;
     bar.finish_and_clear();
-    let state = StateFile {
-        format: STATE_FORMAT.into(),
-        version: 1,
-        role: "initiator".into(),
-        step: "started".into(),
-        session: hex(&ini.session()).to_string(),
-        accounts: std::fs::canonicalize(&args.accounts).unwrap_or(args.accounts.clone()),
-        input: args.input.clone(),
-        policy: args
-            .session
-            .policy
-            .as_ref()
-            .map(|p| std::fs::canonicalize(p).unwrap_or(p.clone())),
-        max_peer_accounts: args.session.max_peer_accounts,
-        fingerprint: party.fingerprint(),
-        psi_state: Some(hex(&ini.save()).to_string()),
-        finished: None,
-    };
+    let state = StateFile::begun(
+        "initiator",
+        ini.session(),
+        &party,
+        &ini.save(),
+        &args.accounts,
+        &args.input,
+        &args.session,
+    );
     write_message(&args.message, &msg)?;
     save_state(&args.state, &state)?;
     if !args.session.quiet {
@@ -346,12 +376,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
 }
 
 pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
-    if args.state.exists() {
-        bail!(
-            "{} already exists: a session is in progress. Complete it, or delete the file to abandon it",
-            args.state.display()
-        );
-    }
+    refuse_running_session(&args.state)?;
     let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
     let msg1 = read_message(&args.to, policy.max_peer_accounts)?;
     let bar = output::spinner("blinding", args.session.quiet);
@@ -361,24 +386,15 @@ pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
         Ok((party, resp, msg2))
     })??;
     bar.finish_and_clear();
-    let state = StateFile {
-        format: STATE_FORMAT.into(),
-        version: 1,
-        role: "responder".into(),
-        step: "responded".into(),
-        session: hex(&resp.session()).to_string(),
-        accounts: std::fs::canonicalize(&args.accounts).unwrap_or(args.accounts.clone()),
-        input: args.input.clone(),
-        policy: args
-            .session
-            .policy
-            .as_ref()
-            .map(|p| std::fs::canonicalize(p).unwrap_or(p.clone())),
-        max_peer_accounts: args.session.max_peer_accounts,
-        fingerprint: party.fingerprint(),
-        psi_state: Some(hex(&resp.save()).to_string()),
-        finished: None,
-    };
+    let state = StateFile::begun(
+        "responder",
+        resp.session(),
+        &party,
+        &resp.save(),
+        &args.accounts,
+        &args.input,
+        &args.session,
+    );
     write_message(&args.message, &msg2)?;
     save_state(&args.state, &state)?;
     if !args.session.quiet {

@@ -172,14 +172,7 @@ fn account_cells(a: &mapping_core::PreparedAccount, with_status: bool) -> Vec<St
     cells.push(a.account.record_id.clone().unwrap_or_default());
     cells.push(a.account.name.clone().unwrap_or_default());
     cells.push(a.normalized.name.clone().unwrap_or_default());
-    cells.push(
-        a.normalized
-            .domains
-            .iter()
-            .map(|d| d.domain.registrable.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
+    cells.push(a.normalized.domain_list());
     cells.push(a.normalized.country.unwrap_or("").to_string());
     cells.push(a.account.population.to_string());
     cells.push(a.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" "));

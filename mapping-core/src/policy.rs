@@ -180,13 +180,7 @@ impl SharingPolicy {
                     "row" => a.row.to_string(),
                     "record_id" => a.record_id.clone().unwrap_or_default(),
                     "name" => a.name.clone().unwrap_or_default(),
-                    "domain" => account
-                        .normalized
-                        .domains
-                        .iter()
-                        .map(|d| d.domain.registrable.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    "domain" => account.normalized.domain_list(),
                     "country" => account.normalized.country.unwrap_or_default().to_owned(),
                     "owner" => a.owner.clone().unwrap_or_default(),
                     "amount" => a.amount.map(|v| v.to_string()).unwrap_or_default(),

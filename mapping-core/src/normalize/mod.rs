@@ -50,6 +50,17 @@ pub struct NormalizedAccount {
     pub issues: Vec<FieldIssue>,
 }
 
+impl NormalizedAccount {
+    /// The registrable domains, space-separated (`acme.com acme.de`), for reports.
+    pub fn domain_list(&self) -> String {
+        self.domains
+            .iter()
+            .map(|d| d.domain.registrable.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// Normalizes every identifying value of an account.
 ///
 /// ```

@@ -389,14 +389,11 @@ struct ValueIndex {
 }
 
 impl ValueIndex {
-    fn build(values: &[u8], width: usize, slot_is_padding: impl Fn(usize) -> bool) -> Self {
+    fn build(values: &[u8], width: usize) -> Self {
         let n = values.len() / width;
         let mut head = HashMap::with_capacity(n);
         let mut next = vec![u32::MAX; n];
         for (i, v) in values.chunks_exact(width).enumerate() {
-            if slot_is_padding(i) {
-                continue;
-            }
             if let Some(prev) = head.insert(value_key(v), i as u32) {
                 next[i] = prev;
             }
@@ -497,6 +494,59 @@ fn collect_result(
         session,
         timings,
     }
+}
+
+/// Refuses a partner over this side's set-size limit.
+fn check_peer_size(accounts: u64, max: u64) -> Result<()> {
+    if accounts > max {
+        return Err(Error::protocol(format!(
+            "the partner has {accounts} accounts, more than this side accepts ({max})"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a reply that does not return exactly one value per own slot.
+fn check_returned(msg: &Message, own_slots: usize, context: &str) -> Result<()> {
+    if msg.returned_count() != own_slots {
+        return Err(Error::message(
+            context,
+            format!("it returns {} values for our {own_slots} slots", msg.returned_count()),
+        ));
+    }
+    Ok(())
+}
+
+/// The population index of each position, from a message's population sizes.
+fn positions_by_population(populations: &[(String, u64)]) -> Vec<u32> {
+    populations
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, n))| std::iter::repeat_n(i as u32, *n as usize))
+        .collect()
+}
+
+/// The partner's values in the order they go back: as received (matches mode), or with
+/// whole accounts shuffled within each partner population (counts-only mode).
+fn returned_order(mode: Mode, values: Vec<u8>, partner_populations: &[(String, u64)], block: usize) -> Vec<u8> {
+    match mode {
+        Mode::Matches => values,
+        Mode::CountsOnly => apply_block_perm(
+            &values,
+            &group_shuffle(&positions_by_population(partner_populations)),
+            block,
+        ),
+    }
+}
+
+/// (own slot, partner slot) for every returned own value equal to a partner value.
+fn match_slots(partner_values: &[u8], returned: &[u8], width: usize) -> Vec<(usize, usize)> {
+    let index = ValueIndex::build(partner_values, width);
+    let mut pairs = Vec::new();
+    for (own_slot, v) in returned.chunks_exact(width).enumerate() {
+        index.for_each_match(v, |peer_slot| pairs.push((own_slot, peer_slot)));
+    }
+    pairs
 }
 
 fn check_message(
@@ -609,46 +659,20 @@ impl Initiator {
         if msg.mode != c.mode && !(c.mode == Mode::Matches && msg.mode == Mode::CountsOnly) {
             return Err(Error::protocol("the partner changed the session mode"));
         }
-        if msg.accounts() > c.max_peer_accounts {
-            return Err(Error::protocol(format!(
-                "the partner has {} accounts, more than this side accepts ({})",
-                msg.accounts(),
-                c.max_peer_accounts
-            )));
-        }
+        check_peer_size(msg.accounts(), c.max_peer_accounts)?;
         let k = usize::from(c.slots);
         let t = usize::from(c.truncation);
-        let own_slots = self.side.slot_types.len();
-        if msg.returned_count() != own_slots {
-            return Err(Error::message(
-                "message 2",
-                format!("it returns {} values for our {own_slots} slots", msg.returned_count()),
-            ));
-        }
+        check_returned(msg, self.side.slot_types.len(), "message 2")?;
         let t0 = Instant::now();
         let peer_values = blind_peer_points(&self.side.key, &msg.points, t, "message 2")?;
         let mut timings = self.side.timings;
         timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
         timings.peer_slots = (msg.points.len() / 32) as u64;
         let t0 = Instant::now();
-        let index = ValueIndex::build(&peer_values, t, |_| false);
         let mode = msg.mode;
-        let mut slot_pairs = Vec::new();
-        for (own_slot, v) in msg.returned.chunks_exact(t).enumerate() {
-            // In counts-only mode a returned block's slots may be padding; their values are
-            // random and match nothing.
-            index.for_each_match(v, |peer_slot| slot_pairs.push((own_slot, peer_slot)));
-        }
-        let peer_position_population: Vec<u32> = msg
-            .populations
-            .iter()
-            .enumerate()
-            .flat_map(|(i, (_, n))| std::iter::repeat_n(i as u32, *n as usize))
-            .collect();
-        let returned = match mode {
-            Mode::Matches => peer_values,
-            Mode::CountsOnly => apply_block_perm(&peer_values, &group_shuffle(&peer_position_population), k * t),
-        };
+        // Padding slots hold random values, which match nothing.
+        let slot_pairs = match_slots(&peer_values, &msg.returned, t);
+        let returned = returned_order(mode, peer_values, &msg.populations, k * t);
         let mut result = collect_result(
             &self.side,
             msg.populations.clone(),
@@ -699,13 +723,7 @@ impl Responder {
     /// counts-only one (message 2 says so, and the initiator follows).
     pub fn respond(input: &PartyInput, config: &PsiConfig, msg: &Message) -> Result<(Responder, Message)> {
         check_message(msg, MessageType::InitiatorPoints, None, config.slots, config.truncation)?;
-        if msg.accounts() > config.max_peer_accounts {
-            return Err(Error::protocol(format!(
-                "the partner has {} accounts, more than this side accepts ({})",
-                msg.accounts(),
-                config.max_peer_accounts
-            )));
-        }
+        check_peer_size(msg.accounts(), config.max_peer_accounts)?;
         // The effective mode is what both allow: a counts-only side narrows a matches session.
         let mode = match (config.mode, msg.mode) {
             (Mode::CountsOnly, _) | (_, Mode::CountsOnly) => Mode::CountsOnly,
@@ -718,16 +736,7 @@ impl Responder {
         let peer_values = blind_peer_points(&side.key, &msg.points, t, "message 1")?;
         side.timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
         side.timings.peer_slots = (msg.points.len() / 32) as u64;
-        let peer_position_population: Vec<u32> = msg
-            .populations
-            .iter()
-            .enumerate()
-            .flat_map(|(i, (_, n))| std::iter::repeat_n(i as u32, *n as usize))
-            .collect();
-        let returned = match mode {
-            Mode::Matches => peer_values.clone(),
-            Mode::CountsOnly => apply_block_perm(&peer_values, &group_shuffle(&peer_position_population), k * t),
-        };
+        let returned = returned_order(mode, peer_values.clone(), &msg.populations, k * t);
         let reply = Message {
             kind: MessageType::ResponderReply,
             mode,
@@ -780,19 +789,9 @@ impl Responder {
         }
         let t = usize::from(c.truncation);
         let k = usize::from(c.slots);
-        let own_slots = self.side.slot_types.len();
-        if msg.returned_count() != own_slots {
-            return Err(Error::message(
-                "message 3",
-                format!("it returns {} values for our {own_slots} slots", msg.returned_count()),
-            ));
-        }
+        check_returned(msg, self.side.slot_types.len(), "message 3")?;
         let t0 = Instant::now();
-        let index = ValueIndex::build(&self.peer_values, t, |_| false);
-        let mut slot_pairs = Vec::new();
-        for (own_slot, v) in msg.returned.chunks_exact(t).enumerate() {
-            index.for_each_match(v, |peer_slot| slot_pairs.push((own_slot, peer_slot)));
-        }
+        let slot_pairs = match_slots(&self.peer_values, &msg.returned, t);
         let mut result = collect_result(
             &self.side,
             self.peer_populations.clone(),

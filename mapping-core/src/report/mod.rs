@@ -146,13 +146,7 @@ impl Report {
                     b_record_id: field(f, "record_id").to_owned(),
                     a_name: a.account.name.clone().unwrap_or_default(),
                     b_name: field(f, "name").to_owned(),
-                    a_domains: a
-                        .normalized
-                        .domains
-                        .iter()
-                        .map(|d| d.domain.registrable.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    a_domains: a.normalized.domain_list(),
                     b_domains: field(f, "domain").to_owned(),
                     a_population: a.account.population.to_string(),
                     b_population: p.partner_population.clone(),
