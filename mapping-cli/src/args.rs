@@ -140,6 +140,11 @@ pub struct SessionArgs {
     /// Threads for the curve work (all cores by default).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Keep the hash-to-group results of your keys in DIR, so that mapping the same list
+    /// again (with any partner) skips that step. The file is owner-only and as sensitive as
+    /// your list.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -266,6 +271,10 @@ pub struct BenchArgs {
     /// Keep the generated lists.
     #[arg(long)]
     pub keep: bool,
+    /// Cache the hash-to-group results of each list's keys in DIR (run twice to see a
+    /// repeat run).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     /// Elements per primitive when measuring the raw limit.
     #[arg(long, default_value_t = 20000)]
     pub samples: usize,

@@ -98,8 +98,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         max_peer_accounts: u64::MAX,
         ..SharingPolicy::default()
     };
-    let pa = Party::new(a, policy.clone())?;
-    let pb = Party::new(b, policy)?;
+    let (mut pa, mut pb) = (Party::new(a, policy.clone())?, Party::new(b, policy)?);
+    if let Some(dir) = &args.cache {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        pa = pa.with_hash_cache(dir);
+        pb = pb.with_hash_cache(dir);
+    }
 
     say("protocol: four messages between two in-process parties");
     reset_peak();
@@ -191,6 +195,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "raw_limit_fraction": raw_limit_fraction,
             "protocol_raw_limit_fraction": protocol_fraction,
             "matched_pairs": ma.pair_total(),
+            "hash_cache_hit": ta.hash_cache_hit && tb.hash_cache_hit,
             "responder_pairs": mb.pair_total(),
             "primitives_per_second": rates,
             "stages": stages,

@@ -40,9 +40,21 @@ pub(crate) fn with_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T +
     Ok(b.build().context("starting the thread pool")?.install(f))
 }
 
-pub(crate) fn build_party(accounts: &Path, input: &InputArgs, policy: SharingPolicy) -> anyhow::Result<Party> {
+pub(crate) fn build_party(
+    accounts: &Path,
+    input: &InputArgs,
+    policy: SharingPolicy,
+    cache: Option<&Path>,
+) -> anyhow::Result<Party> {
     let list = prepare(accounts, input)?;
-    Ok(Party::new(list, policy)?)
+    let party = Party::new(list, policy)?;
+    Ok(match cache {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            party.with_hash_cache(dir)
+        }
+        None => party,
+    })
 }
 
 /// Writes a file atomically: a temporary file beside it, then a rename.
@@ -233,7 +245,7 @@ fn rebuild_party(state: &StateFile, session: &SessionArgs) -> anyhow::Result<Par
     let mut s = session.clone();
     s.max_peer_accounts = state.max_peer_accounts;
     let policy = load_policy(state.policy.as_deref(), &s)?;
-    let party = build_party(&state.accounts, &state.input, policy)?;
+    let party = build_party(&state.accounts, &state.input, policy, None)?;
     party
         .check_fingerprint(&state.fingerprint)
         .with_context(|| format!("{}", state.accounts.display()))?;
@@ -316,8 +328,8 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
     let bar = output::spinner("reading lists", args.session.quiet);
     let (a, b, mapping_a, mapping_b) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let (a, b) = rayon::join(
-            || build_party(&args.a, &args.input, policy_a),
-            || build_party(&args.b, &args.input, policy_b),
+            || build_party(&args.a, &args.input, policy_a, args.session.cache.as_deref()),
+            || build_party(&args.b, &args.input, policy_b, args.session.cache.as_deref()),
         );
         let (a, b) = (a?, b?);
         let wire = |m: &Message, max: u64| Message::decode(&m.encode(), max);
@@ -347,7 +359,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
     let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
     let bar = output::spinner("blinding your keys", args.session.quiet);
     let (party, ini, msg) = with_pool(args.session.threads, || -> anyhow::Result<_> {
-        let party = build_party(&args.accounts, &args.input, policy)?;
+        let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?;
         let (ini, msg) = party.start()?;
         Ok((party, ini, msg))
     })??;
@@ -381,7 +393,7 @@ pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
     let msg1 = read_message(&args.to, policy.max_peer_accounts)?;
     let bar = output::spinner("blinding", args.session.quiet);
     let (party, resp, msg2) = with_pool(args.session.threads, || -> anyhow::Result<_> {
-        let party = build_party(&args.accounts, &args.input, policy)?;
+        let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?;
         let (resp, msg2) = party.respond(&msg1).with_context(|| format!("{}", args.to.display()))?;
         Ok((party, resp, msg2))
     })??;

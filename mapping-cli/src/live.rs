@@ -45,7 +45,7 @@ fn decide(live: &LiveArgs, d: &Declaration) -> bool {
 fn run(live: &LiveArgs, stream: TcpStream, role: NetRole, code: &str, title: &str) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let policy = load_policy(live.session.policy.as_deref(), &live.session)?;
-    let party = build_party(&live.accounts, &live.input, policy)?;
+    let party = build_party(&live.accounts, &live.input, policy, live.session.cache.as_deref())?;
     prepare_stream(&stream, live.timeout)?;
     let bar = output::spinner("pairing", live.session.quiet);
     let mapping = with_pool(live.session.threads, || {
@@ -77,6 +77,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &args.live.accounts,
         &args.live.input,
         load_policy(args.live.session.policy.as_deref(), &args.live.session)?,
+        None,
     )?;
     let listener = TcpListener::bind(&args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;

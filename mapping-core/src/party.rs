@@ -99,6 +99,13 @@ impl Party {
         })
     }
 
+    /// Keeps `H(t)` of this side's keys in `dir` between runs (owner-only file; as sensitive
+    /// as the list itself), so that mapping an unchanged list again skips hashing.
+    pub fn with_hash_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config = self.config.hash_cache(dir);
+        self
+    }
+
     /// The prepared list.
     pub fn list(&self) -> &PreparedList {
         &self.list

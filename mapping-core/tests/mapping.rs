@@ -202,3 +202,54 @@ fn report_files_are_written_whole() {
         .starts_with(".acctmap-tmp")));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue 5: a repeat mapping of an unchanged list skips hash-to-group through the on-disk
+/// cache, with exactly the same result; a damaged cache is ignored; a changed list does not
+/// use the old file.
+#[test]
+fn hash_cache_makes_repeat_runs_skip_hashing() {
+    let dir = std::env::temp_dir().join(format!("acctmap-hcache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let b = Party::new(list("b.csv"), policy(None)).unwrap();
+    let run = || {
+        let a = Party::new(list("a.csv"), policy(None)).unwrap().with_hash_cache(&dir);
+        let (ma, _) = session(&a, &b);
+        let report = Report::build(a.list(), &ma);
+        let pairs: BTreeSet<(u64, u64)> = report
+            .matches
+            .iter()
+            .map(|m| (m.a_row, m.b_row.parse().unwrap()))
+            .collect();
+        (ma.timings.hash_cache_hit, pairs)
+    };
+    let (hit1, first) = run();
+    assert!(!hit1, "the first run fills the cache");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let (hit2, second) = run();
+    assert!(hit2, "the repeat run reads the cache");
+    assert_eq!(second, first);
+    assert_eq!(first, truth());
+    // Damage the file: it is ignored (and rewritten), and the result stays right.
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&files[0], &bytes).unwrap();
+    let (hit3, third) = run();
+    assert!(!hit3);
+    assert_eq!(third, first);
+    // Another list: another file.
+    let other = Party::new(list("b.csv"), policy(None)).unwrap().with_hash_cache(&dir);
+    let (ini, _) = other.start().unwrap();
+    drop(ini);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -20,6 +20,7 @@
 //! - [`Message`]: the wire format and its decoder;
 //! - [`Initiator`] / [`Responder`]: the two state machines.
 
+mod cache;
 mod group;
 mod messages;
 mod session;

@@ -38,6 +38,8 @@ pub struct PsiConfig {
     pub truncation: u8,
     /// The largest partner account count this side accepts (the set-size guard).
     pub max_peer_accounts: u64,
+    /// Folder for the on-disk cache of `H(t)` of this side's keys (off when `None`).
+    pub hash_cache: Option<std::path::PathBuf>,
 }
 
 impl Default for PsiConfig {
@@ -47,6 +49,7 @@ impl Default for PsiConfig {
             slots: 4,
             truncation: 16,
             max_peer_accounts: 1_000_000,
+            hash_cache: None,
         }
     }
 }
@@ -88,6 +91,18 @@ impl PsiConfig {
     /// ```
     pub fn truncation(mut self, bytes: u8) -> Self {
         self.truncation = bytes.clamp(16, 32);
+        self
+    }
+
+    /// Keeps `H(t)` of this side's keys in `dir`, so a repeat run over an unchanged list
+    /// skips hashing (see [`crate::psi`]'s cache notes: the file is as sensitive as the list).
+    ///
+    /// ```
+    /// let c = mapping_core::psi::PsiConfig::new().hash_cache("/tmp/acctmap-cache");
+    /// assert!(c.hash_cache.is_some());
+    /// ```
+    pub fn hash_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.hash_cache = Some(dir.into());
         self
     }
 
@@ -133,6 +148,11 @@ impl PartyInput {
         self.accounts.len()
     }
 
+    /// The accounts: population index and keys, in input order.
+    pub(crate) fn accounts(&self) -> &[(u32, Vec<MatchKey>)] {
+        &self.accounts
+    }
+
     /// Whether there are no accounts.
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty()
@@ -174,6 +194,8 @@ pub struct Timings {
     pub distinct_keys: u64,
     /// Partner slots blinded by this side.
     pub peer_slots: u64,
+    /// `H(t)` of own keys came from the on-disk cache.
+    pub hash_cache_hit: bool,
 }
 
 /// What one side learns from a session.
@@ -213,7 +235,7 @@ pub(super) struct Side {
 impl Side {
     /// Shuffles the accounts, groups them by population (labels sorted), hashes and blinds
     /// every slot.
-    fn build(input: &PartyInput, slots: u8) -> Result<Side> {
+    fn build(input: &PartyInput, slots: u8, cache_dir: Option<&std::path::Path>) -> Result<Side> {
         let k = usize::from(slots);
         if input.accounts.len() > u32::MAX as usize {
             return Err(Error::config("more than 4 billion accounts"));
@@ -269,14 +291,25 @@ impl Side {
         let distinct_keys = first.len() as u64;
         drop(first);
         let t0 = Instant::now();
+        // Index of each account's first key in input order, for the hash cache.
+        let mut key_start = Vec::with_capacity(input.accounts.len() + 1);
+        let mut total_keys = 0usize;
+        for (_, keys) in &input.accounts {
+            key_start.push(total_keys);
+            total_keys += keys.len();
+        }
+        let cache_path = cache_dir.map(|d| super::cache::path_for(d, input));
+        let cached = cache_path.as_deref().and_then(|p| super::cache::load(p, total_keys));
+        let input_key = |slot: usize| key_start[order[slot / k] as usize] + slot % k;
         let hash_nanos = AtomicU64::new(0);
         let secret = SessionKey::random();
         let mut points = vec![0u8; n_slots * 32];
-        points
+        let fresh: Vec<(usize, [u8; 32])> = points
             .par_chunks_mut(BATCH * 32)
             .zip(slot_first.par_chunks(BATCH).zip(slot_key.par_chunks(BATCH)))
             .enumerate()
-            .for_each(|(chunk, (out, (firsts, keys)))| {
+            .flat_map_iter(|(chunk, (out, (firsts, keys)))| {
+                let mut fresh = Vec::new();
                 let mut buf = Vec::new();
                 let mut hashing = std::time::Duration::ZERO;
                 let halves: Vec<RistrettoPoint> = firsts
@@ -285,12 +318,23 @@ impl Side {
                     .enumerate()
                     .map(|(i, (&f, key))| match key {
                         Some(key) if f as usize == chunk * BATCH + i => {
-                            buf.clear();
-                            buf.push(key.kind.tag());
-                            buf.extend_from_slice(key.value.as_bytes());
                             let t = Instant::now();
-                            let h = hash_key(&buf);
+                            let from_cache = cached.as_ref().and_then(|c| {
+                                let at = input_key(chunk * BATCH + i) * 32;
+                                c.get(at..at + 32)
+                                    .and_then(|b| b.try_into().ok())
+                                    .and_then(|b| decompress(&b))
+                            });
+                            let h = from_cache.unwrap_or_else(|| {
+                                buf.clear();
+                                buf.push(key.kind.tag());
+                                buf.extend_from_slice(key.value.as_bytes());
+                                hash_key(&buf)
+                            });
                             hashing += t.elapsed();
+                            if cache_path.is_some() && cached.is_none() {
+                                fresh.push((input_key(chunk * BATCH + i), h.compress().to_bytes()));
+                            }
                             secret.half_mul(&h)
                         }
                         Some(_) => RistrettoPoint::default(), // a repeat: copied below
@@ -299,13 +343,30 @@ impl Side {
                     .collect();
                 compress_doubled(&halves, out, 32);
                 hash_nanos.fetch_add(hashing.as_nanos() as u64, Ordering::Relaxed);
-            });
+                fresh
+            })
+            .collect();
         for (slot, &f) in slot_first.iter().enumerate() {
             if f != PAD && f as usize != slot {
                 let (src, dst) = (f as usize * 32, slot * 32);
                 points.copy_within(src..src + 32, dst);
             }
         }
+        if let (Some(path), None) = (&cache_path, &cached) {
+            // Every key position gets its key's point: repeats take their first occurrence's.
+            let mut table = vec![0u8; total_keys * 32];
+            for (at, bytes) in &fresh {
+                table[at * 32..at * 32 + 32].copy_from_slice(bytes);
+            }
+            for (slot, &f) in slot_first.iter().enumerate() {
+                if f != PAD && f as usize != slot {
+                    let (src, dst) = (input_key(f as usize) * 32, input_key(slot) * 32);
+                    table.copy_within(src..src + 32, dst);
+                }
+            }
+            super::cache::store(path, &table)?;
+        }
+        drop(fresh);
         let elapsed = t0.elapsed().as_secs_f64();
         // Hashing and blinding run fused; the hash share is the hashing time summed over
         // threads, divided by the threads.
@@ -317,6 +378,7 @@ impl Side {
             own_slots: n_slots as u64,
             keyed_slots: slot_first.iter().filter(|f| **f != PAD).count() as u64,
             distinct_keys,
+            hash_cache_hit: cached.is_some(),
             ..Timings::default()
         };
         Ok(Side {
@@ -609,7 +671,7 @@ impl std::fmt::Debug for Initiator {
 impl Initiator {
     /// Starts a session: draws the key and session id, blinds every slot, returns message 1.
     pub fn start(input: &PartyInput, config: &PsiConfig) -> Result<(Initiator, Message)> {
-        let mut side = Side::build(input, config.slots)?;
+        let mut side = Side::build(input, config.slots, config.hash_cache.as_deref())?;
         let mut session = [0u8; 16];
         OsRng.fill_bytes(&mut session);
         let msg = Message {
@@ -731,7 +793,7 @@ impl Responder {
         };
         let k = usize::from(config.slots);
         let t = usize::from(config.truncation);
-        let mut side = Side::build(input, config.slots)?;
+        let mut side = Side::build(input, config.slots, config.hash_cache.as_deref())?;
         let t0 = Instant::now();
         let peer_values = blind_peer_points(&side.key, &msg.points, t, "message 1")?;
         side.timings.blind_peer_seconds = t0.elapsed().as_secs_f64();

@@ -1,0 +1,81 @@
+//! An opt-in on-disk cache of `H(t)` for an unchanged own list, so that mapping the same
+//! list against a new partner skips the hash-to-group step (a decompression instead of a
+//! hash: about 4.4 µs against 11.7 µs per key on one core).
+//!
+//! The file is named by a SHA-256 over the hash's domain-separation tag, the cache format
+//! version and every account's keys in input order, so any change to the list, the
+//! normalization's output or the protocol version picks another file. It holds one
+//! compressed point per key in input order and a checksum. `H(t)` is a public function of
+//! the key, so the file is as sensitive as the list itself: it is written owner-only (0600)
+//! where the user asks (`--cache DIR`), never by default. A damaged file is ignored.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::group::HASH_DST;
+use super::session::PartyInput;
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"ACMAPHC1";
+
+/// The cache file for an input.
+pub(crate) fn path_for(dir: &Path, input: &PartyInput) -> PathBuf {
+    let mut h = Sha256::new();
+    h.update(MAGIC);
+    h.update((HASH_DST.len() as u64).to_be_bytes());
+    h.update(HASH_DST);
+    for (_, keys) in input.accounts() {
+        h.update((keys.len() as u64).to_be_bytes());
+        for k in keys {
+            h.update([k.kind.tag()]);
+            h.update((k.value.len() as u64).to_be_bytes());
+            h.update(k.value.as_bytes());
+        }
+    }
+    let name: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("acctmap-h-{name}.cache"))
+}
+
+/// The cached compressed points, if the file exists, is whole and holds `keys` points.
+pub(crate) fn load(path: &Path, keys: usize) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() != MAGIC.len() + 8 + keys * 32 + 32 || &bytes[..MAGIC.len()] != MAGIC {
+        return None;
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 32);
+    if Sha256::digest(body).as_slice() != sum {
+        return None;
+    }
+    let count = u64::from_be_bytes(body[MAGIC.len()..MAGIC.len() + 8].try_into().ok()?);
+    (count == keys as u64).then(|| body[MAGIC.len() + 8..].to_vec())
+}
+
+/// Writes the cache owner-only and atomically.
+pub(crate) fn store(path: &Path, points: &[u8]) -> Result<()> {
+    let mut body = Vec::with_capacity(MAGIC.len() + 8 + points.len() + 32);
+    body.extend_from_slice(MAGIC);
+    body.extend_from_slice(&((points.len() / 32) as u64).to_be_bytes());
+    body.extend_from_slice(points);
+    let sum = Sha256::digest(&body);
+    body.extend_from_slice(&sum);
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| -> std::io::Result<()> {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(&body)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| Error::io(Some(path.to_owned()), e))
+}
