@@ -89,12 +89,23 @@ fn write_atomic(path: &Path, bytes: &[u8], owner_only: bool) -> anyhow::Result<(
     result.with_context(|| format!("writing {}", path.display()))
 }
 
+/// This side's slots in the session (accounts × K).
+fn own_slots(party: &Party) -> u64 {
+    party.accounts_in_session() as u64 * party.list().config.slots as u64
+}
+
 fn write_message(path: &Path, msg: &Message) -> anyhow::Result<()> {
     write_atomic(path, &msg.encode(), false)
 }
 
-fn read_message(path: &Path, max_accounts: u64) -> anyhow::Result<Message> {
-    let limit = (512u64 << 20).saturating_add(max_accounts.saturating_mul(16 * 32 * 2));
+/// Reads a partner's message file, refusing one larger than any message within this side's
+/// limits before reading it: `max_accounts` partner accounts (at most 16 slots of 32 bytes
+/// each) and values returned for `own_slots` of this side's slots, plus headers and shared
+/// records (at most 256 MiB).
+fn read_message(path: &Path, max_accounts: u64, own_slots: u64) -> anyhow::Result<Message> {
+    let limit = (300u64 << 20)
+        .saturating_add(max_accounts.saturating_mul(16 * 32))
+        .saturating_add(own_slots.saturating_mul(32));
     let len = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
@@ -390,7 +401,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
 pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
     refuse_running_session(&args.state)?;
     let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
-    let msg1 = read_message(&args.to, policy.max_peer_accounts)?;
+    let msg1 = read_message(&args.to, policy.max_peer_accounts, 0)?;
     let bar = output::spinner("blinding", args.session.quiet);
     let (party, resp, msg2) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?;
@@ -435,7 +446,7 @@ pub fn finish(args: FinishArgs) -> anyhow::Result<()> {
     let bar = output::spinner("matching", args.session.quiet);
     let (finished, msg3) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let party = rebuild_party(&state, &args.session)?;
-        let msg2 = read_message(&args.reply, party.policy().max_peer_accounts)?;
+        let msg2 = read_message(&args.reply, party.policy().max_peer_accounts, own_slots(&party))?;
         let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
         let ini = Initiator::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
         party
@@ -470,7 +481,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     let (party, mapping, msg4) = match (state.role.as_str(), state.step.as_str()) {
         ("responder", "responded") => with_pool(args.session.threads, || -> anyhow::Result<_> {
             let party = rebuild_party(&state, &args.session)?;
-            let msg3 = read_message(&args.reply, u64::MAX)?;
+            let msg3 = read_message(&args.reply, 0, own_slots(&party))?;
             let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
             let resp = Responder::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
             let (mapping, msg4) = party
@@ -480,7 +491,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
         })??,
         ("initiator", "finished") => {
             let party = rebuild_party(&state, &args.session)?;
-            let msg4 = read_message(&args.reply, u64::MAX)?;
+            let msg4 = read_message(&args.reply, 0, 0)?;
             let finished = state
                 .finished
                 .clone()
@@ -519,7 +530,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
 }
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let msg = read_message(&args.message, u64::MAX)?;
+    let msg = read_message(&args.message, u64::MAX, u64::MAX)?; // your own file: no partner limits
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {

@@ -297,6 +297,24 @@ fn exit_codes_and_clear_errors() {
         &run(bin().args(["inspect", "junk.msg"]), &dir),
         "shorter than any message",
     );
+    // A partner's file far larger than any message within the limits is refused unread.
+    let big = std::fs::File::create(dir.join("big.msg")).unwrap();
+    big.set_len(1 << 30).unwrap(); // sparse: no disk used
+    fails(
+        &run(
+            bin().arg("respond").arg(fixture("b.csv")).args([
+                "--to",
+                "big.msg",
+                "--max-peer-accounts",
+                "10",
+                "--state",
+                "s.state",
+            ]),
+            &dir,
+        ),
+        "larger than any message from a partner within your limits",
+    );
+    assert!(!dir.join("s.state").exists());
     let usage = run(bin().args(["overlap"]), &dir);
     assert_eq!(usage.status.code(), Some(2));
 }
