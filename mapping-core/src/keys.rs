@@ -358,7 +358,7 @@ impl PreparedList {
                 }
                 rejects.push(Reject {
                     row: account.row,
-                    line: 0,
+                    line: account.line,
                     column: None,
                     reason,
                 });

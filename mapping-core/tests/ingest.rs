@@ -142,6 +142,8 @@ fn prepared_list_accounts_for_every_row_and_explains_rejects() {
     );
     assert_eq!(r[1].0, 3);
     assert!(r[1].1.contains("IP address"), "{}", r[1].1);
+    // Lines are carried through normalization: row 3 starts on line 4.
+    assert_eq!(list.rejects[1].line, 4);
 }
 
 /// The bundled fixtures: exact counts, so that a change in ingest or normalization that

@@ -366,6 +366,7 @@ impl ColumnMap {
     pub(crate) fn build_account(
         &self,
         row: u64,
+        line: u64,
         fields: &[String],
         rules: &PopulationRules,
     ) -> Result<Account, String> {
@@ -407,6 +408,7 @@ impl ColumnMap {
         };
         Ok(Account {
             row,
+            line,
             record_id: get(self.record_id),
             name,
             websites,

@@ -31,6 +31,8 @@ use crate::error::{Error, ErrorKind, Result};
 pub struct Account {
     /// 1-based data row number (the first row after the header is 1).
     pub row: u64,
+    /// 1-based line in the file where the row starts (quoted newlines make it differ).
+    pub line: u64,
     /// CRM record id (Salesforce Account ID, HubSpot Record ID), if the file has one.
     pub record_id: Option<String>,
     /// Company name as written.
@@ -358,7 +360,7 @@ fn read_text<R: Read>(input: R, source: &str, options: &IngestOptions, mut warni
                     .map_or_else(String::new, |f| decode_field(f, &mut decoded_1252)),
             );
         }
-        match columns.build_account(row, &fields, &options.populations) {
+        match columns.build_account(row, line, &fields, &options.populations) {
             Ok(account) => accounts.push(account),
             Err(reason) => rejects.push(Reject {
                 row,
