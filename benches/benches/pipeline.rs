@@ -99,7 +99,8 @@ fn psi_session(c: &mut Criterion) {
     for accounts in [2_000usize, 10_000] {
         let a = input(accounts, 0);
         let b = input(accounts, accounts / 2);
-        // Slots processed by both parties: each side's own slots and the partner's.
+        // One side's slots (accounts × 2 keys). Both parties run on the same pool, so the
+        // rate reads as slots per party per second with the pair sharing the cores.
         g.throughput(Throughput::Elements((accounts * 2) as u64));
         for threads in [1usize, 2] {
             let pool = rayon::ThreadPoolBuilder::new()
