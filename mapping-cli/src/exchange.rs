@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use mapping_core::matching::Mapping;
 use mapping_core::party::{Finished, Party};
 use mapping_core::policy::SharingPolicy;
-use mapping_core::psi::{Initiator, Message, Mode, Responder};
+use mapping_core::psi::{Initiator, Message, Mode, Progress, Responder};
 use mapping_core::report::Report;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -87,11 +87,6 @@ fn write_atomic(path: &Path, bytes: &[u8], owner_only: bool) -> anyhow::Result<(
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("writing {}", path.display()))
-}
-
-/// This side's slots in the session (accounts × K).
-fn own_slots(party: &Party) -> u64 {
-    party.accounts_in_session() as u64 * party.list().config.slots as u64
 }
 
 fn write_message(path: &Path, msg: &Message) -> anyhow::Result<()> {
@@ -336,26 +331,27 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
         args.policy_b.as_deref().or(args.session.policy.as_deref()),
         &args.session,
     )?;
-    let bar = output::spinner("reading lists", args.session.quiet);
+    let quiet = args.session.quiet;
+    let progress = Progress::new();
     let (a, b, mapping_a, mapping_b) = with_pool(args.session.threads, || -> anyhow::Result<_> {
+        let bar = output::spinner("reading both lists", quiet);
         let (a, b) = rayon::join(
             || build_party(&args.a, &args.input, policy_a, args.session.cache.as_deref()),
             || build_party(&args.b, &args.input, policy_b, args.session.cache.as_deref()),
         );
-        let (a, b) = (a?, b?);
+        bar.finish_and_clear();
+        let (a, b) = (a?.with_progress(progress.clone()), b?.with_progress(progress.clone()));
+        let (sa, sb) = (a.slots_in_session(), b.slots_in_session());
         let wire = |m: &Message, max: u64| Message::decode(&m.encode(), max);
-        bar.set_message(format!("step 1: blinding {} accounts", a.accounts_in_session()));
-        let (ini, m1) = a.start()?;
-        bar.set_message(format!("step 2: blinding {} accounts", b.accounts_in_session()));
-        let (resp, m2) = b.respond(&wire(&m1, b.policy().max_peer_accounts)?)?;
-        bar.set_message("step 3: matching");
-        let (fin, m3) = a.finish(ini, &wire(&m2, a.policy().max_peer_accounts)?)?;
-        bar.set_message("step 4: matching");
+        let (ini, m1) = output::track(&progress, sa, "step 1/4", quiet, || a.start())?;
+        let m1 = wire(&m1, b.policy().max_peer_accounts)?;
+        let (resp, m2) = output::track(&progress, sa + sb, "step 2/4", quiet, || b.respond(&m1))?;
+        let m2 = wire(&m2, a.policy().max_peer_accounts)?;
+        let (fin, m3) = output::track(&progress, sb, "step 3/4", quiet, || a.finish(ini, &m2))?;
         let (mapping_b, m4) = b.complete_responder(resp, &wire(&m3, u64::MAX)?)?;
         let mapping_a = a.complete_initiator(fin, &wire(&m4, u64::MAX)?)?;
         Ok((a, b, mapping_a, mapping_b))
     })??;
-    bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();
     let written = write_report(&a, &mapping_a, &args.out, seconds)?;
     if args.both {
@@ -368,13 +364,14 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
 pub fn start(args: StartArgs) -> anyhow::Result<()> {
     refuse_running_session(&args.state)?;
     let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
-    let bar = output::spinner("blinding your keys", args.session.quiet);
+    let progress = Progress::new();
     let (party, ini, msg) = with_pool(args.session.threads, || -> anyhow::Result<_> {
-        let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?;
-        let (ini, msg) = party.start()?;
+        let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?
+            .with_progress(progress.clone());
+        let total = party.slots_in_session();
+        let (ini, msg) = output::track(&progress, total, "blinding", args.session.quiet, || party.start())?;
         Ok((party, ini, msg))
     })??;
-    bar.finish_and_clear();
     let state = StateFile::begun(
         "initiator",
         ini.session(),
@@ -402,13 +399,17 @@ pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
     refuse_running_session(&args.state)?;
     let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
     let msg1 = read_message(&args.to, policy.max_peer_accounts, 0)?;
-    let bar = output::spinner("blinding", args.session.quiet);
+    let progress = Progress::new();
     let (party, resp, msg2) = with_pool(args.session.threads, || -> anyhow::Result<_> {
-        let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?;
-        let (resp, msg2) = party.respond(&msg1).with_context(|| format!("{}", args.to.display()))?;
+        let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?
+            .with_progress(progress.clone());
+        let total = party.slots_in_session() + msg1.points.len() as u64 / 32;
+        let (resp, msg2) = output::track(&progress, total, "blinding", args.session.quiet, || {
+            party.respond(&msg1)
+        })
+        .with_context(|| format!("{}", args.to.display()))?;
         Ok((party, resp, msg2))
     })??;
-    bar.finish_and_clear();
     let state = StateFile::begun(
         "responder",
         resp.session(),
@@ -446,7 +447,7 @@ pub fn finish(args: FinishArgs) -> anyhow::Result<()> {
     let bar = output::spinner("matching", args.session.quiet);
     let (finished, msg3) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let party = rebuild_party(&state, &args.session)?;
-        let msg2 = read_message(&args.reply, party.policy().max_peer_accounts, own_slots(&party))?;
+        let msg2 = read_message(&args.reply, party.policy().max_peer_accounts, party.slots_in_session())?;
         let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
         let ini = Initiator::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
         party
@@ -481,7 +482,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     let (party, mapping, msg4) = match (state.role.as_str(), state.step.as_str()) {
         ("responder", "responded") => with_pool(args.session.threads, || -> anyhow::Result<_> {
             let party = rebuild_party(&state, &args.session)?;
-            let msg3 = read_message(&args.reply, 0, own_slots(&party))?;
+            let msg3 = read_message(&args.reply, 0, party.slots_in_session())?;
             let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
             let resp = Responder::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
             let (mapping, msg4) = party

@@ -4,10 +4,12 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use mapping_core::net::{new_code, normalize_code, run_session, Declaration, NetRole};
+use mapping_core::psi::Progress;
 
 use crate::args::{ConnectArgs, LiveArgs, ServeArgs};
 use crate::exchange::{build_party, load_policy, print_summary, with_pool, write_report};
@@ -45,18 +47,35 @@ fn decide(live: &LiveArgs, d: &Declaration) -> bool {
 fn run(live: &LiveArgs, stream: TcpStream, role: NetRole, code: &str, title: &str) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let policy = load_policy(live.session.policy.as_deref(), &live.session)?;
-    let party = build_party(&live.accounts, &live.input, policy, live.session.cache.as_deref())?;
+    let progress = Progress::new();
+    let party = build_party(&live.accounts, &live.input, policy, live.session.cache.as_deref())?
+        .with_progress(progress.clone());
     prepare_stream(&stream, live.timeout)?;
-    let bar = output::spinner("pairing", live.session.quiet);
-    let mapping = with_pool(live.session.threads, || {
-        run_session(
-            stream,
-            role,
-            &party,
-            code,
-            |d| bar.suspend(|| decide(live, d)),
-            |step| bar.set_message(step.to_owned()),
-        )
+    // One bar over this side's curve work: its own slots, and the partner's once declared.
+    let bar = output::progress(party.slots_in_session(), "pairing", live.session.quiet);
+    let done = AtomicBool::new(false);
+    let mapping = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_position(progress.get());
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        });
+        let result = with_pool(live.session.threads, || {
+            run_session(
+                stream,
+                role,
+                &party,
+                code,
+                |d| {
+                    bar.set_length(party.slots_in_session() + d.accounts * u64::from(d.slots));
+                    bar.suspend(|| decide(live, d))
+                },
+                |step| bar.set_message(step.to_owned()),
+            )
+        });
+        done.store(true, Ordering::Relaxed);
+        result
     })??;
     bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();

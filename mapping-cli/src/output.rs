@@ -11,12 +11,41 @@ pub fn progress(len: u64, message: &str, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template("{msg:>14} [{bar:30}] {human_pos}/{human_len} ({per_sec}, ETA {eta})")
+    let style = ProgressStyle::with_template("{msg:>26} [{bar:30}] {human_pos}/{human_len} ({elapsed} elapsed, ETA {eta})")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
     bar.set_style(style);
     bar.set_message(message.to_owned());
     bar
+}
+
+/// Runs `f` while a bar with ETA follows `progress` (slots processed) from its current
+/// value up to `total` more; hidden when quiet or not on a terminal.
+pub fn track<T>(
+    progress: &mapping_core::psi::Progress,
+    total: u64,
+    message: &str,
+    quiet: bool,
+    f: impl FnOnce() -> T,
+) -> T {
+    let bar = self::progress(total, message, quiet);
+    if bar.is_hidden() {
+        return f();
+    }
+    let start = progress.get();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                bar.set_position(progress.get().saturating_sub(start).min(total));
+                std::thread::sleep(std::time::Duration::from_millis(150));
+            }
+        });
+        let out = f();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        bar.finish_and_clear();
+        out
+    })
 }
 
 /// A spinner with elapsed time for steps whose length is not known in advance.

@@ -106,6 +106,17 @@ impl Party {
         self
     }
 
+    /// Reports slots processed to `progress` (see [`crate::psi::Progress`]).
+    pub fn with_progress(mut self, progress: crate::psi::Progress) -> Self {
+        self.config.progress = progress;
+        self
+    }
+
+    /// This side's slots in the session (accounts × K).
+    pub fn slots_in_session(&self) -> u64 {
+        self.input.len() as u64 * u64::from(self.config.slots)
+    }
+
     /// The prepared list.
     pub fn list(&self) -> &PreparedList {
         &self.list
@@ -160,7 +171,7 @@ impl Party {
 
     /// Initiator, step 3: learns the matches, returns message 3 with this side's records.
     pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
-        let (result, mut msg3) = initiator.finish(msg2)?;
+        let (result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
         let (records, fields) = self.records(&result)?;
         let records_sent = records_count(&records);
         msg3.records = records;

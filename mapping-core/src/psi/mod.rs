@@ -31,4 +31,4 @@ pub use group::{
     HASH_DST,
 };
 pub use messages::{Message, MessageType, Mode, MAGIC, VERSION};
-pub use session::{Initiator, PartyInput, PsiConfig, PsiMatch, PsiResult, Responder, Timings};
+pub use session::{Initiator, PartyInput, Progress, PsiConfig, PsiMatch, PsiResult, Responder, Timings};

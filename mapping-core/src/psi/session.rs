@@ -25,6 +25,44 @@ use super::messages::{Message, MessageType, Mode};
 use crate::error::{Error, Result};
 use crate::keys::{KeyType, MatchKey};
 
+/// A shared counter of slots processed (own slots hashed and blinded, partner slots
+/// blinded), advanced chunk by chunk, so that a caller can show progress from another
+/// thread. Clones share the counter. Equality ignores it.
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<AtomicU64>>);
+
+impl Progress {
+    /// A new counter at zero.
+    pub fn new() -> Self {
+        Progress(Some(std::sync::Arc::new(AtomicU64::new(0))))
+    }
+
+    /// Slots processed so far.
+    pub fn get(&self) -> u64 {
+        self.0.as_ref().map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    fn add(&self, n: usize) {
+        if let Some(c) = &self.0 {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Progress({})", self.get())
+    }
+}
+
+impl PartialEq for Progress {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Progress {}
+
 /// Session settings. Both sides must agree on `mode` (the responder may only narrow
 /// matches to counts), `slots` and `truncation`; `max_peer_accounts` is each side's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +78,8 @@ pub struct PsiConfig {
     pub max_peer_accounts: u64,
     /// Folder for the on-disk cache of `H(t)` of this side's keys (off when `None`).
     pub hash_cache: Option<std::path::PathBuf>,
+    /// Counter advanced as slots are processed (for progress bars).
+    pub progress: Progress,
 }
 
 impl Default for PsiConfig {
@@ -50,6 +90,7 @@ impl Default for PsiConfig {
             truncation: 16,
             max_peer_accounts: 1_000_000,
             hash_cache: None,
+            progress: Progress::default(),
         }
     }
 }
@@ -235,7 +276,7 @@ pub(super) struct Side {
 impl Side {
     /// Shuffles the accounts, groups them by population (labels sorted), hashes and blinds
     /// every slot.
-    fn build(input: &PartyInput, slots: u8, cache_dir: Option<&std::path::Path>) -> Result<Side> {
+    fn build(input: &PartyInput, slots: u8, cache_dir: Option<&std::path::Path>, progress: &Progress) -> Result<Side> {
         let k = usize::from(slots);
         if input.accounts.len() > u32::MAX as usize {
             return Err(Error::config("more than 4 billion accounts"));
@@ -343,6 +384,7 @@ impl Side {
                     .collect();
                 compress_doubled(&halves, out, 32);
                 hash_nanos.fetch_add(hashing.as_nanos() as u64, Ordering::Relaxed);
+                progress.add(firsts.len());
                 fresh
             })
             .collect();
@@ -412,7 +454,13 @@ fn compress_doubled(halves: &[RistrettoPoint], out: &mut [u8], width: usize) {
 }
 
 /// Blinds the partner's points with our key: decompress, multiply, compress, truncate.
-fn blind_peer_points(key: &SessionKey, points: &[u8], width: usize, what: &str) -> Result<Vec<u8>> {
+fn blind_peer_points(
+    key: &SessionKey,
+    points: &[u8],
+    width: usize,
+    what: &str,
+    progress: &Progress,
+) -> Result<Vec<u8>> {
     let n = points.len() / 32;
     let mut out = vec![0u8; n * width];
     out.par_chunks_mut(BATCH * width)
@@ -433,6 +481,7 @@ fn blind_peer_points(key: &SessionKey, points: &[u8], width: usize, what: &str) 
                 halves.push(key.half_mul(&point));
             }
             compress_doubled(&halves, out, width);
+            progress.add(halves.len());
             Ok(())
         })?;
     Ok(out)
@@ -671,7 +720,7 @@ impl std::fmt::Debug for Initiator {
 impl Initiator {
     /// Starts a session: draws the key and session id, blinds every slot, returns message 1.
     pub fn start(input: &PartyInput, config: &PsiConfig) -> Result<(Initiator, Message)> {
-        let mut side = Side::build(input, config.slots, config.hash_cache.as_deref())?;
+        let mut side = Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?;
         let mut session = [0u8; 16];
         OsRng.fill_bytes(&mut session);
         let msg = Message {
@@ -708,6 +757,12 @@ impl Initiator {
         self.config.mode
     }
 
+    /// Reports the remaining steps' slots to `progress` (for a state restored from a file).
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.config.progress = progress;
+        self
+    }
+
     /// Takes message 2: learns the matches and returns message 3 for the responder.
     pub fn finish(self, msg: &Message) -> Result<(PsiResult, Message)> {
         let c = &self.config;
@@ -726,7 +781,7 @@ impl Initiator {
         let t = usize::from(c.truncation);
         check_returned(msg, self.side.slot_types.len(), "message 2")?;
         let t0 = Instant::now();
-        let peer_values = blind_peer_points(&self.side.key, &msg.points, t, "message 2")?;
+        let peer_values = blind_peer_points(&self.side.key, &msg.points, t, "message 2", &c.progress)?;
         let mut timings = self.side.timings;
         timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
         timings.peer_slots = (msg.points.len() / 32) as u64;
@@ -793,9 +848,9 @@ impl Responder {
         };
         let k = usize::from(config.slots);
         let t = usize::from(config.truncation);
-        let mut side = Side::build(input, config.slots, config.hash_cache.as_deref())?;
+        let mut side = Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?;
         let t0 = Instant::now();
-        let peer_values = blind_peer_points(&side.key, &msg.points, t, "message 1")?;
+        let peer_values = blind_peer_points(&side.key, &msg.points, t, "message 1", &config.progress)?;
         side.timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
         side.timings.peer_slots = (msg.points.len() / 32) as u64;
         let returned = returned_order(mode, peer_values.clone(), &msg.populations, k * t);
