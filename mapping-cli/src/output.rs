@@ -11,9 +11,10 @@ pub fn progress(len: u64, message: &str, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template("{msg:>26} [{bar:30}] {human_pos}/{human_len} ({elapsed} elapsed, ETA {eta})")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{msg:>26} [{bar:30}] {human_pos}/{human_len} ({elapsed} elapsed, ETA {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.set_message(message.to_owned());
     bar
