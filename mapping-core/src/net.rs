@@ -573,6 +573,38 @@ mod tests {
         assert!(err.contains("declared 40 accounts but sent 80"), "{err}");
     }
 
+    /// A partner that pairs, proceeds, sends part of message 1 and disconnects.
+    #[test]
+    fn partner_dropping_mid_stream_is_reported() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+            let b = party(40);
+            run_session(s, NetRole::Responder, &b, "AAAA-BBBB-CCCC", |_| true, |_| {})
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        });
+        let a = party(40);
+        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
+        ch.send(Frame::Declaration, &serde_json::to_vec(&Declaration::of(&a)).unwrap())
+            .unwrap();
+        ch.expect(Frame::Declaration, "test").unwrap();
+        ch.send(Frame::Proceed, &[]).unwrap();
+        ch.expect(Frame::Proceed, "test").unwrap();
+        let (_, m1) = a.start().unwrap();
+        let bytes = m1.encode();
+        ch.send(Frame::Chunk, &bytes[..bytes.len() / 2]).unwrap();
+        drop(ch);
+        let err = server.join().unwrap();
+        assert!(
+            err.contains("the partner disconnected while waiting for message 1"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn codes() {
         let c = new_code();
