@@ -54,6 +54,10 @@ pub enum Format {
 /// How to read a CRM export and which keys to derive.
 #[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub struct InputArgs {
+    /// Input settings from a TOML file (columns, populations, delimiter, keys, slots; see
+    /// docs/cli.md). Flags given on the command line take precedence.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Assign a column to a role, overriding detection: ROLE=HEADER, roles record_id, name,
     /// website, email, country, status, owner, amount (repeatable).
     #[arg(long = "column", value_name = "ROLE=HEADER")]
@@ -64,33 +68,56 @@ pub struct InputArgs {
     /// Custom population rule LABEL=value1,value2 (status values; repeatable).
     #[arg(long = "population", value_name = "LABEL=VALUES")]
     pub populations: Vec<String>,
-    /// Key types to derive, in priority order.
-    #[arg(long, default_value = "domain,brand_name,name_country,name")]
-    pub keys: String,
-    /// Slots per account (K): every account sends exactly this many values.
-    #[arg(long, default_value_t = 4)]
-    pub slots: usize,
+    /// Key types to derive, in priority order [default: domain,brand_name,name_country,name].
+    #[arg(long)]
+    pub keys: Option<String>,
+    /// Slots per account (K): every account sends exactly this many values [default: 4].
+    #[arg(long)]
+    pub slots: Option<usize>,
 }
 
 impl InputArgs {
+    fn file(&self) -> anyhow::Result<crate::config::ConfigFile> {
+        match &self.config {
+            Some(path) => crate::config::ConfigFile::read(path),
+            None => Ok(crate::config::ConfigFile::default()),
+        }
+    }
+
     pub fn ingest_options(&self) -> anyhow::Result<IngestOptions> {
+        let file = self.file()?;
         let mut opts = IngestOptions::new();
-        if let Some(d) = &self.delimiter {
+        if let Some(d) = self.delimiter.as_ref().or(file.delimiter.as_ref()) {
             let byte = match d.as_str() {
                 "tab" | "\\t" | "\t" => b'\t',
                 s if s.len() == 1 && s.is_ascii() => s.as_bytes()[0],
-                s => anyhow::bail!("--delimiter {s:?}: give one ASCII character or 'tab'"),
+                s => anyhow::bail!("delimiter {s:?}: give one ASCII character or 'tab'"),
             };
             opts = opts.delimiter(byte);
         }
-        for spec in &self.columns {
+        // The file's assignments first, then the command line's (which replace them per role).
+        for spec in file.column_specs().iter().chain(&self.columns) {
             opts = opts.column(ColumnOverride::parse(spec)?);
         }
-        Ok(opts.populations(PopulationRules::parse(&self.populations)?))
+        // Command-line rules first: the first matching rule wins.
+        let rules: Vec<String> = self
+            .populations
+            .iter()
+            .cloned()
+            .chain(file.population_specs())
+            .collect();
+        Ok(opts.populations(PopulationRules::parse(&rules)?))
     }
 
     pub fn key_config(&self) -> anyhow::Result<KeyConfig> {
-        Ok(KeyConfig::new().with_types(&self.keys)?.with_slots(self.slots)?)
+        let file = self.file()?;
+        let keys = self
+            .keys
+            .clone()
+            .or(file.keys)
+            .unwrap_or_else(|| "domain,brand_name,name_country,name".into());
+        let slots = self.slots.or(file.slots).unwrap_or(4);
+        Ok(KeyConfig::new().with_types(&keys)?.with_slots(slots)?)
     }
 }
 

@@ -156,7 +156,14 @@ impl StateFile {
             step: step.into(),
             session: hex(&session).to_string(),
             accounts: std::fs::canonicalize(accounts).unwrap_or_else(|_| accounts.to_owned()),
-            input: input.clone(),
+            input: InputArgs {
+                // Later steps may run from another folder.
+                config: input
+                    .config
+                    .as_ref()
+                    .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+                ..input.clone()
+            },
             policy: args
                 .policy
                 .as_ref()

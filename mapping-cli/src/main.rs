@@ -3,6 +3,7 @@
 
 mod args;
 mod bench;
+mod config;
 mod exchange;
 mod live;
 mod normalize;

@@ -424,3 +424,49 @@ fn live_session_equals_overlap_and_wrong_code_writes_nothing() {
     assert_eq!(server.wait_with_output().unwrap().status.code(), Some(1));
     assert!(!dir.join("cli3").exists() && !dir.join("srv3").exists());
 }
+
+#[test]
+fn config_file_sets_columns_populations_and_keys() {
+    let dir = tempdir("config");
+    std::fs::write(
+        dir.join("odd.csv"),
+        "Org;Web site;Kind\nAcme GmbH;www.acme.de;Lost account\nGlobex;globex.com;Active\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("acctmap.toml"),
+        "delimiter = \";\"\nkeys = \"domain\"\nslots = 2\n[columns]\nname = \"Org\"\nwebsite = [\"Web site\"]\nstatus = \"Kind\"\n[populations]\nChurned = [\"lost account\"]\n",
+    )
+    .unwrap();
+    let out = ok(&run(
+        bin().args(["normalize", "odd.csv", "--config", "acctmap.toml", "--format", "json"]),
+        &dir,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["accepted"], 2);
+    let first = &v["accounts"][0];
+    assert_eq!(first["account"]["name"], "Acme GmbH");
+    assert_eq!(first["account"]["population"], "Churned");
+    assert_eq!(first["keys"].as_array().unwrap().len(), 1, "keys = domain only");
+    // A flag beats the file.
+    let out = ok(&run(
+        bin().args([
+            "normalize",
+            "odd.csv",
+            "--config",
+            "acctmap.toml",
+            "--keys",
+            "domain,name",
+            "--format",
+            "json",
+        ]),
+        &dir,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["accounts"][0]["keys"].as_array().unwrap().len(), 2);
+    std::fs::write(dir.join("bad.toml"), "colums = 1\n").unwrap();
+    fails(
+        &run(bin().args(["normalize", "odd.csv", "--config", "bad.toml"]), &dir),
+        "bad.toml: invalid configuration",
+    );
+}
