@@ -536,6 +536,21 @@ mod tests {
         Party::new(PreparedList::build(d, &KeyConfig::new()), SharingPolicy::default()).unwrap()
     }
 
+    /// An initiator channel that has paired, declared `party` and been accepted: the point
+    /// where a misbehaving partner can start sending whatever it likes.
+    fn proceeded_initiator(addr: std::net::SocketAddr, party: &Party) -> Channel<TcpStream> {
+        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
+        ch.send(
+            Frame::Declaration,
+            &serde_json::to_vec(&Declaration::of(party)).unwrap(),
+        )
+        .unwrap();
+        ch.expect(Frame::Declaration, "test").unwrap();
+        ch.send(Frame::Proceed, &[]).unwrap();
+        ch.expect(Frame::Proceed, "test").unwrap();
+        ch
+    }
+
     /// A partner that pairs and declares 40 accounts, then sends a message 1 built from 80,
     /// is refused by the responder, which names the lie.
     #[test]
@@ -552,15 +567,7 @@ mod tests {
         });
         let honest = party(40);
         let bigger = party(80);
-        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
-        ch.send(
-            Frame::Declaration,
-            &serde_json::to_vec(&Declaration::of(&honest)).unwrap(),
-        )
-        .unwrap();
-        ch.expect(Frame::Declaration, "test").unwrap();
-        ch.send(Frame::Proceed, &[]).unwrap();
-        ch.expect(Frame::Proceed, "test").unwrap();
+        let mut ch = proceeded_initiator(addr, &honest);
         let (_, m1) = bigger.start().unwrap();
         ch.send_message(&m1).unwrap();
         let e = ch.recv("test").unwrap_err().to_string();
@@ -588,12 +595,7 @@ mod tests {
                 .to_string()
         });
         let a = party(40);
-        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
-        ch.send(Frame::Declaration, &serde_json::to_vec(&Declaration::of(&a)).unwrap())
-            .unwrap();
-        ch.expect(Frame::Declaration, "test").unwrap();
-        ch.send(Frame::Proceed, &[]).unwrap();
-        ch.expect(Frame::Proceed, "test").unwrap();
+        let mut ch = proceeded_initiator(addr, &a);
         let (_, m1) = a.start().unwrap();
         let bytes = m1.encode();
         ch.send(Frame::Chunk, &bytes[..bytes.len() / 2]).unwrap();
