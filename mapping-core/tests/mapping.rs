@@ -181,6 +181,7 @@ fn report_files_are_written_whole() {
     assert_eq!(matches.lines().count(), 885);
     assert!(matches.starts_with("a_row,b_row,a_record_id,b_record_id,a_name,b_name,a_domains,b_domains,a_population,b_population,matched_keys,confidence"));
     let rejects = std::fs::read_to_string(dir.join("rejects.csv")).unwrap();
+    assert!(rejects.starts_with("row,line,reason\n"), "{rejects}");
     assert_eq!(rejects.lines().count(), 23);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();

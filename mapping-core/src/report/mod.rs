@@ -236,94 +236,76 @@ impl Report {
     }
 
     fn write_files(&self, dir: &Path, list: &PreparedList) -> Result<Vec<&'static str>> {
-        let csv_err = |path: &Path, e: csv::Error| Error::config(format!("writing {}: {e}", path.display()));
-        // matches.csv
-        let path = dir.join("matches.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
-        w.write_record([
-            "a_row",
-            "b_row",
-            "a_record_id",
-            "b_record_id",
-            "a_name",
-            "b_name",
-            "a_domains",
-            "b_domains",
-            "a_population",
-            "b_population",
-            "matched_keys",
-            "confidence",
-            "a_owner",
-            "a_amount",
-            "b_other",
-        ])
-        .map_err(|e| csv_err(&path, e))?;
-        for m in &self.matches {
-            w.write_record([
-                m.a_row.to_string(),
-                m.b_row.clone(),
-                m.a_record_id.clone(),
-                m.b_record_id.clone(),
-                m.a_name.clone(),
-                m.b_name.clone(),
-                m.a_domains.clone(),
-                m.b_domains.clone(),
-                m.a_population.clone(),
-                m.b_population.clone(),
-                m.matched_keys.clone(),
-                m.confidence.clone(),
-                m.a_owner.clone(),
-                m.a_amount.map(|v| v.to_string()).unwrap_or_default(),
-                m.b_other.clone(),
-            ])
-            .map_err(|e| csv_err(&path, e))?;
-        }
-        w.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
-        // matrix.csv
-        let path = dir.join("matrix.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
-        w.write_record([
-            "own_population",
-            "partner_population",
-            "pairs",
-            "own_accounts",
-            "partner_accounts",
-            "own_pipeline",
-        ])
-        .map_err(|e| csv_err(&path, e))?;
-        for c in &self.matrix {
-            let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
-            w.write_record([
-                c.own_population.clone(),
-                c.partner_population.clone(),
-                c.pairs.to_string(),
-                opt(c.own_accounts),
-                opt(c.partner_accounts),
-                c.own_pipeline.map(|v| v.to_string()).unwrap_or_default(),
-            ])
-            .map_err(|e| csv_err(&path, e))?;
-        }
-        w.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
-        // rejects.csv
-        let path = dir.join("rejects.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
-        w.write_record(["row", "reason"]).map_err(|e| csv_err(&path, e))?;
-        for r in &self.rejects {
-            w.write_record([r.row.to_string(), r.reason.clone()])
-                .map_err(|e| csv_err(&path, e))?;
-        }
-        w.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
+        let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let amount = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        write_csv(
+            &dir.join("matches.csv"),
+            &[
+                "a_row",
+                "b_row",
+                "a_record_id",
+                "b_record_id",
+                "a_name",
+                "b_name",
+                "a_domains",
+                "b_domains",
+                "a_population",
+                "b_population",
+                "matched_keys",
+                "confidence",
+                "a_owner",
+                "a_amount",
+                "b_other",
+            ],
+            self.matches.iter().map(|m| {
+                vec![
+                    m.a_row.to_string(),
+                    m.b_row.clone(),
+                    m.a_record_id.clone(),
+                    m.b_record_id.clone(),
+                    m.a_name.clone(),
+                    m.b_name.clone(),
+                    m.a_domains.clone(),
+                    m.b_domains.clone(),
+                    m.a_population.clone(),
+                    m.b_population.clone(),
+                    m.matched_keys.clone(),
+                    m.confidence.clone(),
+                    m.a_owner.clone(),
+                    amount(m.a_amount),
+                    m.b_other.clone(),
+                ]
+            }),
+        )?;
+        write_csv(
+            &dir.join("matrix.csv"),
+            &[
+                "own_population",
+                "partner_population",
+                "pairs",
+                "own_accounts",
+                "partner_accounts",
+                "own_pipeline",
+            ],
+            self.matrix.iter().map(|c| {
+                vec![
+                    c.own_population.clone(),
+                    c.partner_population.clone(),
+                    c.pairs.to_string(),
+                    opt(c.own_accounts),
+                    opt(c.partner_accounts),
+                    amount(c.own_pipeline),
+                ]
+            }),
+        )?;
+        write_csv(
+            &dir.join("rejects.csv"),
+            &["row", "line", "reason"],
+            self.rejects
+                .iter()
+                .map(|r| vec![r.row.to_string(), r.line.to_string(), r.reason.clone()]),
+        )?;
         // crm_import.csv: one row per own matched account
-        let path = dir.join("crm_import.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
-        w.write_record([
-            "Record ID",
-            "Partner Overlap",
-            "Partner Populations",
-            "Partner Match Count",
-            "Partner Match Confidence",
-        ])
-        .map_err(|e| csv_err(&path, e))?;
         let mut per_account: BTreeMap<u64, (String, BTreeSet<String>, u64, String)> = BTreeMap::new();
         for m in &self.matches {
             let e = per_account
@@ -335,18 +317,26 @@ impl Report {
                 e.3 = m.confidence.clone();
             }
         }
-        for (row, (id, pops, n, conf)) in per_account {
-            let id = if id.is_empty() { format!("row {row}") } else { id };
-            w.write_record([
-                id,
-                "true".into(),
-                pops.into_iter().collect::<Vec<_>>().join(";"),
-                n.to_string(),
-                conf,
-            ])
-            .map_err(|e| csv_err(&path, e))?;
-        }
-        w.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
+        write_csv(
+            &dir.join("crm_import.csv"),
+            &[
+                "Record ID",
+                "Partner Overlap",
+                "Partner Populations",
+                "Partner Match Count",
+                "Partner Match Confidence",
+            ],
+            per_account.into_iter().map(|(row, (id, pops, n, conf))| {
+                let id = if id.is_empty() { format!("row {row}") } else { id };
+                vec![
+                    id,
+                    "true".into(),
+                    pops.into_iter().collect::<Vec<_>>().join(";"),
+                    n.to_string(),
+                    conf,
+                ]
+            }),
+        )?;
         // summary.json
         let path = dir.join("summary.json");
         let doc = serde_json::json!({
@@ -380,6 +370,17 @@ impl Report {
     pub fn html(&self) -> String {
         html::render(self)
     }
+}
+
+/// Writes one CSV file: the header, then the rows.
+fn write_csv(path: &Path, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
+    let err = |e: csv::Error| Error::config(format!("writing {}: {e}", path.display()));
+    let mut w = csv::Writer::from_path(path).map_err(err)?;
+    w.write_record(header).map_err(err)?;
+    for row in rows {
+        w.write_record(&row).map_err(err)?;
+    }
+    w.flush().map_err(|e| Error::io(Some(path.to_owned()), e))
 }
 
 fn build_matrix(list: &PreparedList, mapping: &Mapping, has_amount: bool) -> Vec<MatrixCell> {
