@@ -131,34 +131,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let protocol_peak = peak_rss();
     let (ta, tb) = (ma.timings, mb.timings);
     let slots = ta.own_slots + tb.own_slots;
-    stages.push(Stage {
-        peak_rss_bytes: protocol_peak,
-        ..stage(
+    // The protocol stages share one peak: they ran in one measured span.
+    for (name, seconds, elements) in [
+        (
             "hash-to-group",
             ta.hash_seconds + tb.hash_seconds,
             ta.distinct_keys + tb.distinct_keys,
-        )
-    });
-    stages.push(Stage {
-        peak_rss_bytes: protocol_peak,
-        ..stage("blinding", ta.blind_own_seconds + tb.blind_own_seconds, slots)
-    });
-    stages.push(Stage {
-        peak_rss_bytes: protocol_peak,
-        ..stage(
+        ),
+        ("blinding", ta.blind_own_seconds + tb.blind_own_seconds, slots),
+        (
             "peer blinding",
             ta.blind_peer_seconds + tb.blind_peer_seconds,
             ta.peer_slots + tb.peer_slots,
-        )
-    });
-    stages.push(Stage {
-        peak_rss_bytes: protocol_peak,
-        ..stage("matching", ta.match_seconds + tb.match_seconds, slots)
-    });
-    stages.push(Stage {
-        peak_rss_bytes: protocol_peak,
-        ..stage("messages", wire_seconds, slots)
-    });
+        ),
+        ("matching", ta.match_seconds + tb.match_seconds, slots),
+        ("messages", wire_seconds, slots),
+    ] {
+        stages.push(Stage {
+            peak_rss_bytes: protocol_peak,
+            ..stage(name, seconds, elements)
+        });
+    }
     reset_peak();
     let t = Instant::now();
     let out = std::env::temp_dir().join(format!("acctmap-bench-report-{}", std::process::id()));

@@ -267,17 +267,16 @@ fn rebuild_party(state: &StateFile, session: &SessionArgs) -> anyhow::Result<Par
 
 // ---------------------------------------------------------------- output
 
+/// Prints the summary of a report written by [`write_report`] into `out_dir`.
 pub(crate) fn print_summary(
     title: &str,
-    party: &Party,
-    mapping: &Mapping,
+    report: &Report,
     out_dir: &Path,
     written: &[PathBuf],
-    seconds: f64,
     session: &SessionArgs,
 ) -> anyhow::Result<()> {
-    let report = Report::build(party.list(), mapping);
     let s = &report.summary;
+    let seconds = s.seconds.unwrap_or_default();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if session.json {
@@ -290,8 +289,7 @@ pub(crate) fn print_summary(
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
-    let list = party.list();
-    let mode = if mapping.mode == Mode::Matches {
+    let mode = if s.mode == Mode::Matches {
         "matches"
     } else {
         "counts-only"
@@ -300,10 +298,7 @@ pub(crate) fn print_summary(
     writeln!(
         out,
         "  yours:    {} rows read, {} accepted, {} rejected; {} accounts in the session",
-        list.rows_read,
-        list.accounts.len(),
-        list.rejects.len(),
-        s.accounts_in_session
+        s.rows_read, s.accepted, s.rejected, s.accounts_in_session
     )?;
     writeln!(out, "  partner:  {} accounts", s.partner_accounts)?;
     match (s.own_accounts_matched, s.partner_accounts_matched) {
@@ -323,10 +318,17 @@ pub(crate) fn print_summary(
     Ok(())
 }
 
-pub(crate) fn write_report(party: &Party, mapping: &Mapping, out: &Path, seconds: f64) -> anyhow::Result<Vec<PathBuf>> {
+/// Builds the report of one side and writes its files; returns it with the paths written.
+pub(crate) fn write_report(
+    party: &Party,
+    mapping: &Mapping,
+    out: &Path,
+    seconds: f64,
+) -> anyhow::Result<(Report, Vec<PathBuf>)> {
     let mut report = Report::build(party.list(), mapping);
     report.summary.seconds = Some(seconds);
-    Ok(report.write_dir(out, party.list())?)
+    let written = report.write_dir(out, party.list())?;
+    Ok((report, written))
 }
 
 // ---------------------------------------------------------------- commands
@@ -360,12 +362,12 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
         Ok((a, b, mapping_a, mapping_b))
     })??;
     let seconds = t0.elapsed().as_secs_f64();
-    let written = write_report(&a, &mapping_a, &args.out, seconds)?;
+    let (report, written) = write_report(&a, &mapping_a, &args.out, seconds)?;
     if args.both {
         write_report(&b, &mapping_b, &args.out.join("b"), seconds)?;
     }
     let title = format!("acctmap overlap: {} x {}", args.a.display(), args.b.display());
-    print_summary(&title, &a, &mapping_a, &args.out, &written, seconds, &args.session)
+    print_summary(&title, &report, &args.out, &written, &args.session)
 }
 
 pub fn start(args: StartArgs) -> anyhow::Result<()> {
@@ -516,7 +518,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     };
     bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();
-    let written = write_report(&party, &mapping, &args.out, seconds)?;
+    let (report, written) = write_report(&party, &mapping, &args.out, seconds)?;
     if let Some(msg4) = &msg4 {
         write_message(&args.message, msg4)?;
     }
@@ -526,7 +528,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
         state.accounts.display(),
         state.session
     );
-    print_summary(&title, &party, &mapping, &args.out, &written, seconds, &args.session)?;
+    print_summary(&title, &report, &args.out, &written, &args.session)?;
     if let (Some(_), false) = (&msg4, args.session.quiet) {
         eprintln!(
             "wrote {} for your partner: they run `acctmap complete --reply {}` for their report. Session state deleted.",

@@ -79,8 +79,8 @@ fn run(live: &LiveArgs, stream: TcpStream, role: NetRole, code: &str, title: &st
     })??;
     bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();
-    let written = write_report(&party, &mapping, &live.out, seconds)?;
-    print_summary(title, &party, &mapping, &live.out, &written, seconds, &live.session)
+    let (report, written) = write_report(&party, &mapping, &live.out, seconds)?;
+    print_summary(title, &report, &live.out, &written, &live.session)
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
