@@ -172,8 +172,7 @@ impl Party {
     /// Initiator, step 3: learns the matches, returns message 3 with this side's records.
     pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
         let (result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
-        let (records, fields) = self.records(&result)?;
-        let records_sent = records_count(&records);
+        let (records, records_sent, fields) = self.records(&result)?;
         msg3.records = records;
         Ok((
             Finished {
@@ -194,7 +193,7 @@ impl Party {
         let session = responder.session();
         let result = responder.complete(msg3)?;
         let partner = parse_records(&msg3.records, &result, "message 3")?;
-        let (records, fields) = self.records(&result)?;
+        let (records, records_sent, fields) = self.records(&result)?;
         let msg4 = Message {
             kind: MessageType::ResponderRecords,
             mode,
@@ -207,7 +206,7 @@ impl Party {
             points: Vec::new(),
             records,
         };
-        let disclosure = self.disclosure(&result, records_count(&msg4.records), fields);
+        let disclosure = self.disclosure(&result, records_sent, fields);
         Ok((
             Mapping::build(&result, &self.input_accounts, &partner, disclosure),
             msg4,
@@ -265,10 +264,11 @@ impl Party {
         }
     }
 
-    /// This side's shared records for its matched accounts, as JSON.
-    fn records(&self, result: &PsiResult) -> Result<(Vec<u8>, Vec<String>)> {
+    /// This side's shared records for its matched accounts, as JSON, with how many records
+    /// and which field names they hold.
+    fn records(&self, result: &PsiResult) -> Result<(Vec<u8>, u64, Vec<String>)> {
         if result.mode == Mode::CountsOnly {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok((Vec::new(), 0, Vec::new()));
         }
         let mut seen = BTreeSet::new();
         let mut fields_used = BTreeSet::new();
@@ -286,18 +286,10 @@ impl Party {
             out.push(serde_json::json!({ "account": m.own_position, "fields": fields }));
         }
         if out.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok((Vec::new(), 0, Vec::new()));
         }
         let bytes = serde_json::to_vec(&out).map_err(|e| Error::config(format!("encoding shared records: {e}")))?;
-        Ok((bytes, fields_used.into_iter().collect()))
-    }
-}
-
-fn records_count(records: &[u8]) -> u64 {
-    if records.is_empty() {
-        0
-    } else {
-        serde_json::from_slice::<Vec<serde_json::Value>>(records).map_or(0, |v| v.len() as u64)
+        Ok((bytes, out.len() as u64, fields_used.into_iter().collect()))
     }
 }
 
