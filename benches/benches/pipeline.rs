@@ -71,7 +71,7 @@ fn primitives(c: &mut Criterion) {
     g.finish();
 }
 
-fn input(accounts: usize, offset: usize) -> PartyInput {
+fn input(accounts: usize, offset: usize) -> PartyInput<'static> {
     let mut p = PartyInput::new();
     for i in 0..accounts {
         let v = i + offset;

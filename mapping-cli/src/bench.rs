@@ -10,7 +10,7 @@ use mapping_core::party::Party;
 use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{measure_primitive_rates, Message};
 use mapping_core::report::Report;
-use mapping_core::{ingest, IngestOptions, KeyConfig, PreparedList};
+use mapping_core::{IngestOptions, KeyConfig, PreparedList};
 
 use crate::args::BenchArgs;
 
@@ -84,9 +84,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let keys = KeyConfig::new();
     let (a, b) = pool.install(|| -> anyhow::Result<(PreparedList, PreparedList)> {
+        // Streamed, as `overlap` does: only the packed keys stay in memory.
         let read = |name: &str| -> anyhow::Result<PreparedList> {
-            let d = ingest::read_path(&dir.join(name), &IngestOptions::new())?;
-            Ok(PreparedList::build(d, &keys))
+            Ok(PreparedList::stream(&dir.join(name), &IngestOptions::new(), &keys)?)
         };
         // Like `overlap`: the two lists are read at once (CSV parsing is sequential per file).
         let (a, b) = rayon::join(|| read("a.csv"), || read("b.csv"));
@@ -110,20 +110,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let mut wire_seconds = 0.0;
     let (ma, mb) = pool.install(|| -> anyhow::Result<_> {
-        let mut wire = |m: &Message| -> anyhow::Result<Message> {
+        // Each message is encoded and decoded, as between two machines, and dropped as soon
+        // as it has been used.
+        let mut wire = |m: Message| -> anyhow::Result<Message> {
             let t = Instant::now();
-            let out = Message::decode(&m.encode(), u64::MAX)?;
+            let out = Message::decode_vec(m.into_bytes(), u64::MAX)?;
             wire_seconds += t.elapsed().as_secs_f64();
             Ok(out)
         };
         let (ini, m1) = pa.start()?;
-        let m1 = wire(&m1)?;
+        let m1 = wire(m1)?;
         let (resp, m2) = pb.respond(&m1)?;
-        let m2 = wire(&m2)?;
+        drop(m1);
+        let m2 = wire(m2)?;
         let (fin, m3) = pa.finish(ini, &m2)?;
-        let m3 = wire(&m3)?;
+        drop(m2);
+        let m3 = wire(m3)?;
         let (mb, m4) = pb.complete_responder(resp, &m3)?;
-        let m4 = wire(&m4)?;
+        drop(m3);
+        let m4 = wire(m4)?;
         let ma = pa.complete_initiator(fin, &m4)?;
         Ok((ma, mb))
     })?;
@@ -155,7 +160,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     reset_peak();
     let t = Instant::now();
     let out = std::env::temp_dir().join(format!("acctmap-bench-report-{}", std::process::id()));
-    Report::build(pa.list(), &ma).write_dir(&out, pa.list())?;
+    Report::build(pa.list(), &ma)?.write_dir(&out, pa.list())?;
     let _ = std::fs::remove_dir_all(&out);
     stages.push(stage("report", t.elapsed().as_secs_f64(), ma.pairs.len() as u64));
     let wall = total.elapsed().as_secs_f64();

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::args::{CompleteArgs, FinishArgs, InputArgs, InspectArgs, OverlapArgs, RespondArgs, SessionArgs, StartArgs};
-use crate::normalize::prepare;
+use crate::normalize::prepare_streamed;
 use crate::output;
 
 pub(crate) fn load_policy(path: Option<&Path>, session: &SessionArgs) -> anyhow::Result<SharingPolicy> {
@@ -46,7 +46,7 @@ pub(crate) fn build_party(
     policy: SharingPolicy,
     cache: Option<&Path>,
 ) -> anyhow::Result<Party> {
-    let list = prepare(accounts, input)?;
+    let list = prepare_streamed(accounts, input)?;
     let party = Party::new(list, policy)?;
     Ok(match cache {
         Some(dir) => {
@@ -325,7 +325,7 @@ pub(crate) fn write_report(
     out: &Path,
     seconds: f64,
 ) -> anyhow::Result<(Report, Vec<PathBuf>)> {
-    let mut report = Report::build(party.list(), mapping);
+    let mut report = Report::build(party.list(), mapping)?;
     report.summary.seconds = Some(seconds);
     let written = report.write_dir(out, party.list())?;
     Ok((report, written))
@@ -351,14 +351,17 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
         let (a, b) = (a?.with_progress(progress.clone()), b?.with_progress(progress.clone()));
         let (sa, sb) = (a.slots_in_session(), b.slots_in_session());
-        let wire = |m: &Message, max: u64| Message::decode(&m.encode(), max);
+        // Each message goes through its encoding, as it would between two machines.
+        let wire = |m: Message, max: u64| Message::decode_vec(m.into_bytes(), max);
         let (ini, m1) = output::track(&progress, sa, "step 1/4", quiet, || a.start())?;
-        let m1 = wire(&m1, b.policy().max_peer_accounts)?;
+        let m1 = wire(m1, b.policy().max_peer_accounts)?;
         let (resp, m2) = output::track(&progress, sa + sb, "step 2/4", quiet, || b.respond(&m1))?;
-        let m2 = wire(&m2, a.policy().max_peer_accounts)?;
+        drop(m1);
+        let m2 = wire(m2, a.policy().max_peer_accounts)?;
         let (fin, m3) = output::track(&progress, sb, "step 3/4", quiet, || a.finish(ini, &m2))?;
-        let (mapping_b, m4) = b.complete_responder(resp, &wire(&m3, u64::MAX)?)?;
-        let mapping_a = a.complete_initiator(fin, &wire(&m4, u64::MAX)?)?;
+        drop(m2);
+        let (mapping_b, m4) = b.complete_responder(resp, &wire(m3, u64::MAX)?)?;
+        let mapping_a = a.complete_initiator(fin, &wire(m4, u64::MAX)?)?;
         Ok((a, b, mapping_a, mapping_b))
     })??;
     let seconds = t0.elapsed().as_secs_f64();

@@ -17,6 +17,13 @@ pub fn prepare(file: &std::path::Path, input: &crate::args::InputArgs) -> anyhow
     Ok(PreparedList::build(dataset, &keys))
 }
 
+/// Prepares a list for a session: streamed, keeping only the packed keys (full records are
+/// read again for the matched accounts).
+pub fn prepare_streamed(file: &std::path::Path, input: &crate::args::InputArgs) -> anyhow::Result<PreparedList> {
+    let (options, keys) = (input.ingest_options()?, input.key_config()?);
+    Ok(PreparedList::stream(file, &options, &keys)?)
+}
+
 pub fn run(args: NormalizeArgs) -> anyhow::Result<()> {
     let list = prepare(&args.file, &args.input)?;
     let stdout = std::io::stdout();

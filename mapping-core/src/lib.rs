@@ -37,7 +37,7 @@ pub mod report;
 
 pub use error::{Error, ErrorKind, Result};
 pub use ingest::{Account, ColumnOverride, Dataset, IngestOptions, Population, PopulationRules, Reject, Role};
-pub use keys::{KeyConfig, KeyType, MatchKey, PreparedAccount, PreparedList, Tier};
+pub use keys::{KeyConfig, KeyType, KeyedAccounts, MatchKey, PreparedAccount, PreparedList, Tier};
 pub use normalize::{
     is_free_mail, normalize_country, normalize_domain, normalize_name, registrable_domain, DomainError, DomainSource,
     NormalizedAccount, NormalizedDomain,

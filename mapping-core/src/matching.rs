@@ -14,7 +14,7 @@ use crate::psi::{Mode, PsiResult, Timings};
 /// One matched account pair, from this side's view.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MatchedPair {
-    /// Index of the own account in the party's `PreparedList::accounts`.
+    /// Index of the own account in the party's list (`PreparedList::keyed`).
     pub own: usize,
     /// The partner's handle for its account (its position in the partner's message).
     pub partner: u64,
@@ -69,26 +69,37 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    /// Builds the mapping. `input_accounts[i]` is the list index of protocol input `i`;
-    /// `partner_records` holds the partner's shared fields by its account handle.
+    /// Builds the mapping; `partner_records` holds the partner's shared fields by its
+    /// account handle.
     pub fn build(
         result: &PsiResult,
-        input_accounts: &[usize],
-        partner_records: &BTreeMap<u64, Vec<(String, String)>>,
+        mut partner_records: BTreeMap<u64, Vec<(String, String)>>,
         disclosure: Disclosure,
     ) -> Mapping {
+        // A record moves into the last pair of its partner account (copies only for the others).
+        let mut remaining: BTreeMap<u64, usize> = BTreeMap::new();
+        for m in &result.matches {
+            *remaining.entry(m.peer_account).or_default() += 1;
+        }
         let pairs = result
             .matches
             .iter()
             .map(|m| {
+                let left = remaining.entry(m.peer_account).or_default();
+                *left = left.saturating_sub(1);
+                let partner_fields = if *left == 0 {
+                    partner_records.remove(&m.peer_account)
+                } else {
+                    partner_records.get(&m.peer_account).cloned()
+                };
                 let confidence = m.key_types.iter().map(|t| t.tier()).max().unwrap_or(Tier::Weak);
                 MatchedPair {
-                    own: input_accounts[m.own_account],
+                    own: m.own_account,
                     partner: m.peer_account,
                     partner_population: result.peer_populations[m.peer_population].0.clone(),
                     key_types: m.key_types.clone(),
                     confidence,
-                    partner_fields: partner_records.get(&m.peer_account).cloned().unwrap_or_default(),
+                    partner_fields: partner_fields.unwrap_or_default(),
                 }
             })
             .collect();

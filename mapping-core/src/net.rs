@@ -76,17 +76,18 @@ pub struct Declaration {
 impl Declaration {
     /// What a party declares.
     pub fn of(party: &Party) -> Declaration {
-        let mut populations: Vec<(String, u64)> = Vec::new();
-        for a in &party.list().accounts {
-            let label = a.account.population.label();
-            if party.policy().rule(label).share == Share::Hidden {
-                continue;
-            }
-            match populations.iter_mut().find(|(l, _)| l == label) {
-                Some((_, n)) => *n += 1,
-                None => populations.push((label.to_owned(), 1)),
-            }
+        let keyed = &party.list().keyed;
+        let mut sizes = vec![0u64; keyed.labels().len()];
+        for i in 0..keyed.len() {
+            sizes[keyed.population_index(i)] += 1;
         }
+        let mut populations: Vec<(String, u64)> = keyed
+            .labels()
+            .iter()
+            .zip(sizes)
+            .filter(|(label, _)| party.policy().rule(label).share != Share::Hidden)
+            .map(|(label, n)| (label.clone(), n))
+            .collect();
         populations.sort();
         let sharing = populations
             .iter()

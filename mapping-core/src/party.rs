@@ -48,9 +48,10 @@ pub struct Party {
     list: PreparedList,
     policy: SharingPolicy,
     config: PsiConfig,
-    input: PartyInput,
-    input_accounts: Vec<usize>,
+    /// Populations the policy leaves out, with their sizes.
     hidden: Vec<(String, u64)>,
+    /// Accounts in the session (those not hidden).
+    in_session: usize,
 }
 
 /// The initiator after message 3: the PSI result is known, the partner's records are due.
@@ -68,22 +69,24 @@ impl Party {
     /// Builds a party: populations the policy hides are left out; one `counts` population
     /// makes the session counts-only.
     pub fn new(list: PreparedList, policy: SharingPolicy) -> Result<Party> {
-        let mut input = PartyInput::new();
-        let mut input_accounts = Vec::new();
+        let keyed = &list.keyed;
+        let mut sizes = vec![0u64; keyed.labels().len()];
+        for i in 0..keyed.len() {
+            sizes[keyed.population_index(i)] += 1;
+        }
         let mut hidden: BTreeMap<String, u64> = BTreeMap::new();
         let mut mode = Mode::Matches;
-        for (i, a) in list.accounts.iter().enumerate() {
-            let label = a.account.population.label();
+        let mut in_session = 0;
+        for (label, n) in keyed.labels().iter().zip(sizes) {
             match policy.rule(label).share {
                 Share::Hidden => {
-                    *hidden.entry(label.to_owned()).or_default() += 1;
+                    *hidden.entry(label.clone()).or_default() += n;
                     continue;
                 }
                 Share::Counts => mode = Mode::CountsOnly,
                 Share::Overlaps => {}
             }
-            input.push(label, a.keys.clone());
-            input_accounts.push(i);
+            in_session += n as usize;
         }
         let config = PsiConfig::new()
             .mode(mode)
@@ -93,10 +96,17 @@ impl Party {
             list,
             policy,
             config,
-            input,
-            input_accounts,
             hidden: hidden.into_iter().collect(),
+            in_session,
         })
+    }
+
+    /// What this side puts into the session: the list's accounts, hidden populations left out
+    /// (a view, nothing copied).
+    fn input(&self) -> PartyInput<'_> {
+        self.hidden
+            .iter()
+            .fold(PartyInput::of(&self.list.keyed), |input, (label, _)| input.hide(label))
     }
 
     /// Keeps `H(t)` of this side's keys in `dir` between runs (owner-only file; as sensitive
@@ -114,7 +124,7 @@ impl Party {
 
     /// This side's slots in the session (accounts × K).
     pub fn slots_in_session(&self) -> u64 {
-        self.input.len() as u64 * u64::from(self.config.slots)
+        self.in_session as u64 * u64::from(self.config.slots)
     }
 
     /// The prepared list.
@@ -134,7 +144,7 @@ impl Party {
 
     /// Accounts this side puts into the session.
     pub fn accounts_in_session(&self) -> usize {
-        self.input.len()
+        self.in_session
     }
 
     /// A digest of what this side puts into the session (populations, keys, settings): a
@@ -146,12 +156,13 @@ impl Party {
             self.config.truncation,
             matches!(self.config.mode, Mode::CountsOnly) as u8,
         ]);
-        for &i in &self.input_accounts {
-            let a = &self.list.accounts[i];
-            h.update(a.account.population.label().as_bytes());
+        let input = self.input();
+        let keyed = &self.list.keyed;
+        for i in (0..keyed.len()).filter(|i| input.includes(*i)) {
+            h.update(keyed.population(i).as_bytes());
             h.update([0]);
-            for k in &a.keys {
-                h.update(k.to_bytes());
+            for k in keyed.keys(i) {
+                h.update(k);
                 h.update([0]);
             }
             h.update([1]);
@@ -161,12 +172,12 @@ impl Party {
 
     /// Initiator, step 1.
     pub fn start(&self) -> Result<(Initiator, Message)> {
-        Initiator::start(&self.input, &self.config)
+        Initiator::start(&self.input(), &self.config)
     }
 
     /// Responder, step 2.
     pub fn respond(&self, msg1: &Message) -> Result<(Responder, Message)> {
-        Responder::respond(&self.input, &self.config, msg1)
+        Responder::respond(&self.input(), &self.config, msg1)
     }
 
     /// Initiator, step 3: learns the matches, returns message 3 with this side's records.
@@ -207,10 +218,7 @@ impl Party {
             records,
         };
         let disclosure = self.disclosure(&result, records_sent, fields);
-        Ok((
-            Mapping::build(&result, &self.input_accounts, &partner, disclosure),
-            msg4,
-        ))
+        Ok((Mapping::build(&result, partner, disclosure), msg4))
     }
 
     /// Initiator, after message 4: the mapping with the responder's records.
@@ -234,12 +242,7 @@ impl Party {
         }
         let partner = parse_records(&msg4.records, &finished.result, "message 4")?;
         let disclosure = self.disclosure(&finished.result, finished.records_sent, finished.fields_sent.clone());
-        Ok(Mapping::build(
-            &finished.result,
-            &self.input_accounts,
-            &partner,
-            disclosure,
-        ))
+        Ok(Mapping::build(&finished.result, partner, disclosure))
     }
 
     /// Checks that a state file's fingerprint matches this party (the list is unchanged).
@@ -255,7 +258,7 @@ impl Party {
     fn disclosure(&self, result: &PsiResult, records_sent: u64, fields_sent: Vec<String>) -> Disclosure {
         Disclosure {
             mode: result.mode,
-            accounts_sent: self.input.len() as u64,
+            accounts_sent: self.in_session as u64,
             populations_sent: result.own_populations.clone(),
             hidden_populations: self.hidden.clone(),
             slots: self.config.slots,
@@ -270,27 +273,60 @@ impl Party {
         if result.mode == Mode::CountsOnly {
             return Ok((Vec::new(), 0, Vec::new()));
         }
-        let mut seen = BTreeSet::new();
-        let mut fields_used = BTreeSet::new();
-        let mut out = Vec::new();
-        for m in &result.matches {
-            if !seen.insert(m.own_position) {
-                continue;
+        // Only populations shared with their overlaps have records; their accounts are read
+        // (again, for a streamed list) a batch at a time, and written straight to JSON.
+        let shares = |i: usize| self.policy.rule(self.list.keyed.population(i)).share == Share::Overlaps;
+        let mut positions: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+        for m in result.matches.iter().filter(|m| shares(m.own_account)) {
+            let at = positions.entry(m.own_account).or_default();
+            if !at.contains(&m.own_position) {
+                at.push(m.own_position);
             }
-            let account = &self.list.accounts[self.input_accounts[m.own_account]];
+        }
+        let wanted: BTreeSet<usize> = positions.keys().copied().collect();
+        let mut fields_used = BTreeSet::new();
+        let mut out = vec![b'['];
+        let mut count = 0u64;
+        let mut failed = None;
+        self.list.for_each_detail(&wanted, |i, account| {
             let fields = self.policy.shared_fields(account, &self.list.extra_columns);
             if fields.is_empty() {
-                continue;
+                return;
             }
-            fields_used.extend(fields.iter().map(|(k, _)| k.clone()));
-            out.push(serde_json::json!({ "account": m.own_position, "fields": fields }));
+            for name in &fields {
+                if !fields_used.contains(&name.0) {
+                    fields_used.insert(name.0.clone());
+                }
+            }
+            for &position in positions.get(&i).into_iter().flatten() {
+                if count > 0 {
+                    out.push(b',');
+                }
+                count += 1;
+                let record = RecordOut {
+                    account: position,
+                    fields: &fields,
+                };
+                if let Err(e) = serde_json::to_writer(&mut out, &record) {
+                    failed = Some(e);
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(Error::config(format!("encoding shared records: {e}")));
         }
-        if out.is_empty() {
+        if count == 0 {
             return Ok((Vec::new(), 0, Vec::new()));
         }
-        let bytes = serde_json::to_vec(&out).map_err(|e| Error::config(format!("encoding shared records: {e}")))?;
-        Ok((bytes, out.len() as u64, fields_used.into_iter().collect()))
+        out.push(b']');
+        Ok((out, count, fields_used.into_iter().collect()))
     }
+}
+
+#[derive(serde::Serialize)]
+struct RecordOut<'a> {
+    account: u64,
+    fields: &'a [(String, String)],
 }
 
 #[derive(serde::Deserialize)]

@@ -54,7 +54,7 @@ fn fixtures_map_exactly_to_the_ground_truth() {
     let a = Party::new(list("a.csv"), policy(None)).unwrap();
     let b = Party::new(list("b.csv"), policy(None)).unwrap();
     let (ma, mb) = session(&a, &b);
-    let report = Report::build(a.list(), &ma);
+    let report = Report::build(a.list(), &ma).unwrap();
     let found: BTreeSet<(u64, u64)> = report
         .matches
         .iter()
@@ -65,7 +65,7 @@ fn fixtures_map_exactly_to_the_ground_truth() {
     assert_eq!(found.len(), 884, "pairs found");
     assert_eq!(found, truth, "every true pair and nothing else");
     // The responder's view holds the same pairs, mirrored.
-    let rb = Report::build(b.list(), &mb);
+    let rb = Report::build(b.list(), &mb).unwrap();
     let mirrored: BTreeSet<(u64, u64)> = rb.matches.iter().map(|m| (m.b_row.parse().unwrap(), m.a_row)).collect();
     assert_eq!(mirrored, found);
     // Counts both ways reconcile.
@@ -175,7 +175,7 @@ fn report_files_are_written_whole() {
     let b = Party::new(list("b.csv"), policy(None)).unwrap();
     let (ma, _) = session(&a, &b);
     let dir = std::env::temp_dir().join(format!("acctmap-report-{}", std::process::id()));
-    let written = Report::build(a.list(), &ma).write_dir(&dir, a.list()).unwrap();
+    let written = Report::build(a.list(), &ma).unwrap().write_dir(&dir, a.list()).unwrap();
     assert_eq!(written.len(), 6);
     let matches = std::fs::read_to_string(dir.join("matches.csv")).unwrap();
     assert_eq!(matches.lines().count(), 885);
@@ -216,7 +216,7 @@ fn hash_cache_makes_repeat_runs_skip_hashing() {
     let run = || {
         let a = Party::new(list("a.csv"), policy(None)).unwrap().with_hash_cache(&dir);
         let (ma, _) = session(&a, &b);
-        let report = Report::build(a.list(), &ma);
+        let report = Report::build(a.list(), &ma).unwrap();
         let pairs: BTreeSet<(u64, u64)> = report
             .matches
             .iter()
@@ -252,5 +252,86 @@ fn hash_cache_makes_repeat_runs_skip_hashing() {
     let (ini, _) = other.start().unwrap();
     drop(ini);
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn streamed(name: &str) -> PreparedList {
+    PreparedList::stream(&fixtures().join(name), &IngestOptions::new(), &KeyConfig::new()).unwrap()
+}
+
+/// Issue 5: a streamed list keeps only the packed keys, yet holds exactly what the in-memory
+/// build holds, and a session over streamed lists gives the same report, partner records
+/// included (read again from the file for the matched accounts only).
+#[test]
+fn streamed_lists_equal_built_ones() {
+    let (built, stream) = (list("a.csv"), streamed("a.csv"));
+    assert!(built.keeps_records() && !stream.keeps_records());
+    assert!(stream.accounts.is_empty());
+    assert_eq!(stream.keyed, built.keyed);
+    assert_eq!(stream.len(), 2978);
+    assert_eq!(stream.rejects, built.rejects);
+    assert_eq!(
+        (stream.rows_read, stream.keys_dropped, &stream.warnings),
+        (built.rows_read, built.keys_dropped, &built.warnings)
+    );
+    for i in [0, 1, 1500, 2977] {
+        assert_eq!(stream.keyed.match_keys(i), built.accounts[i].keys);
+        assert_eq!(stream.keyed.row(i), built.accounts[i].account.row);
+    }
+    let wanted: BTreeSet<usize> = [3, 10, 2977].into();
+    let details = stream.details(&wanted).unwrap();
+    assert_eq!(details.len(), 3);
+    for i in &wanted {
+        assert_eq!(details[i].account, built.accounts[*i].account);
+        assert_eq!(details[i].normalized, built.accounts[*i].normalized);
+    }
+    assert!(stream.details(&[2978].into()).is_err(), "an index past the end");
+
+    let share = || policy(Some("policy-share-owner.toml"));
+    let (ma, mb) = session(
+        &Party::new(streamed("a.csv"), share()).unwrap(),
+        &Party::new(streamed("b.csv"), policy(None)).unwrap(),
+    );
+    let a = Party::new(list("a.csv"), share()).unwrap();
+    let b = Party::new(list("b.csv"), policy(None)).unwrap();
+    let (ma2, mb2) = session(&a, &b);
+    let rows = |r: Report| -> Vec<(u64, String, String, String)> {
+        r.matches
+            .into_iter()
+            .map(|m| (m.a_row, m.b_row, m.a_name, m.b_other))
+            .collect()
+    };
+    let from_stream = rows(Report::build(&streamed("a.csv"), &ma).unwrap());
+    assert_eq!(from_stream.len(), 741); // 884 less the pairs of the hidden former customers
+    assert_eq!(from_stream, rows(Report::build(a.list(), &ma2).unwrap()));
+    assert_eq!(
+        rows(Report::build(&streamed("b.csv"), &mb).unwrap()),
+        rows(Report::build(b.list(), &mb2).unwrap())
+    );
+    assert!(mb
+        .pairs
+        .iter()
+        .any(|p| p.partner_fields.iter().any(|(k, _)| k == "owner")));
+}
+
+/// A streamed list whose file changes before its records are read again refuses to give a
+/// record rather than give a wrong one.
+#[test]
+fn a_file_changed_after_streaming_is_an_error() {
+    let dir = std::env::temp_dir().join(format!("acctmap-changed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("list.csv");
+    std::fs::write(&path, "Name,Website\nAcme,acme.com\nGlobex,globex.com\n").unwrap();
+    let list = PreparedList::stream(&path, &IngestOptions::new(), &KeyConfig::new()).unwrap();
+    assert_eq!(
+        list.details(&[1].into()).unwrap()[&1].account.name.as_deref(),
+        Some("Globex")
+    );
+    // Same length, another domain: only the keys tell.
+    std::fs::write(&path, "Name,Website\nAcme,acme.com\nGlobex,globex.org\n").unwrap();
+    let e = list.details(&[1].into()).unwrap_err().to_string();
+    assert!(e.contains("changed since it was read"), "{e}");
+    std::fs::write(&path, "Name,Website\nAcme,acme.com\n").unwrap();
+    assert!(list.details(&[1].into()).is_err());
     std::fs::remove_dir_all(&dir).ok();
 }

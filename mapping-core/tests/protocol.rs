@@ -14,7 +14,7 @@ type Accounts = Vec<(String, Vec<MatchKey>)>;
 /// (own account, peer position) -> matched key types.
 type View = BTreeMap<(usize, u64), BTreeSet<KeyType>>;
 
-fn input(accounts: &Accounts) -> PartyInput {
+fn input(accounts: &Accounts) -> PartyInput<'static> {
     let mut p = PartyInput::new();
     for (pop, keys) in accounts {
         p.push(pop, keys.clone());
@@ -221,7 +221,7 @@ fn single_thread_and_two_threads_agree() {
 
 // ---- decoder and session errors: every class, with the error it must give ----
 
-fn sample() -> (PartyInput, PsiConfig, Initiator, Message) {
+fn sample() -> (PartyInput<'static>, PsiConfig, Initiator, Message) {
     let mut p = PartyInput::new();
     p.push("Customers", vec![key(KeyType::Domain, 1)]);
     p.push("Prospects", vec![key(KeyType::Domain, 2), key(KeyType::Name, 2)]);

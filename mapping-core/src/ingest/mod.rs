@@ -154,6 +154,26 @@ pub fn read_path(path: &Path, options: &IngestOptions) -> Result<Dataset> {
     read(file, &path.display().to_string(), options)
 }
 
+/// Reads a CRM export from a file row by row: each accepted account goes to `sink` as
+/// soon as it is read and is not kept (the returned [`Dataset`] has no `accounts`; its
+/// rejects, warnings and counts are complete). For files too large to hold.
+pub fn read_path_each(path: &Path, options: &IngestOptions, sink: impl FnMut(Account)) -> Result<Dataset> {
+    read_path_rows(path, options, |_| true, sink)
+}
+
+/// Like [`read_path_each`], but only rows for which `wanted(row)` holds become accounts;
+/// the others are parsed and counted but not built (for reading back a few rows of a
+/// large file).
+pub fn read_path_rows(
+    path: &Path,
+    options: &IngestOptions,
+    wanted: impl Fn(u64) -> bool,
+    sink: impl FnMut(Account),
+) -> Result<Dataset> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path.to_owned()), e))?;
+    read_filtered(file, &path.display().to_string(), options, wanted, sink)
+}
+
 /// Reads a CRM export from any reader; `source` names it in messages.
 ///
 /// ```
@@ -165,6 +185,38 @@ pub fn read_path(path: &Path, options: &IngestOptions) -> Result<Dataset> {
 /// assert_eq!(data.rows_read, 2);
 /// ```
 pub fn read<R: Read>(input: R, source: &str, options: &IngestOptions) -> Result<Dataset> {
+    let mut accounts = Vec::new();
+    let dataset = read_each(input, source, options, |a| accounts.push(a))?;
+    Ok(Dataset { accounts, ..dataset })
+}
+
+/// Like [`read`], but each accepted account goes to `sink` as it is read and is not kept.
+///
+/// ```
+/// use mapping_core::{ingest, IngestOptions};
+/// let csv = "Account Name,Website\nAcme Ltd,acme.com\nGlobex,globex.com\n";
+/// let mut names = Vec::new();
+/// let data = ingest::read_each(csv.as_bytes(), "x.csv", &IngestOptions::new(), |a| names.extend(a.name)).unwrap();
+/// assert_eq!(names, ["Acme Ltd", "Globex"]);
+/// assert!(data.accounts.is_empty());
+/// assert_eq!(data.rows_read, 2);
+/// ```
+pub fn read_each<R: Read>(
+    input: R,
+    source: &str,
+    options: &IngestOptions,
+    sink: impl FnMut(Account),
+) -> Result<Dataset> {
+    read_filtered(input, source, options, |_| true, sink)
+}
+
+fn read_filtered<R: Read>(
+    input: R,
+    source: &str,
+    options: &IngestOptions,
+    wanted: impl Fn(u64) -> bool,
+    sink: impl FnMut(Account),
+) -> Result<Dataset> {
     let io_err = |e| Error::io(Some(source.into()), e);
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let head = fill_head(&mut reader).map_err(io_err)?;
@@ -180,13 +232,13 @@ pub fn read<R: Read>(input: R, source: &str, options: &IngestOptions) -> Result<
             .unwrap_or_else(|| encoding_rs::UTF_16LE.decode(&all));
         warnings.push(format!("decoded from {} (byte-order mark)", encoding.name()));
         let bytes = text.into_owned().into_bytes();
-        return read_text(&bytes[..], source, options, warnings);
+        return read_text(&bytes[..], source, options, warnings, wanted, sink);
     }
     check_text(&head, source)?;
     if head.starts_with(b"\xEF\xBB\xBF") {
         reader.consume(3);
     }
-    read_text(reader, source, options, warnings)
+    read_text(reader, source, options, warnings, wanted, sink)
 }
 
 /// Fills the buffer with up to 64 KiB of the input without consuming it.
@@ -266,7 +318,14 @@ fn detect_delimiter(head: &[u8]) -> u8 {
         .map_or(b',', |i| CANDIDATES[i])
 }
 
-fn read_text<R: Read>(input: R, source: &str, options: &IngestOptions, mut warnings: Vec<String>) -> Result<Dataset> {
+fn read_text<R: Read>(
+    input: R,
+    source: &str,
+    options: &IngestOptions,
+    mut warnings: Vec<String>,
+    wanted: impl Fn(u64) -> bool,
+    mut sink: impl FnMut(Account),
+) -> Result<Dataset> {
     let mut input = BufReader::with_capacity(1 << 16, input);
     let head = fill_head(&mut input).map_err(|e| Error::io(Some(source.into()), e))?;
     let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(&head));
@@ -305,7 +364,6 @@ fn read_text<R: Read>(input: R, source: &str, options: &IngestOptions, mut warni
         ));
     }
     let extra_columns: Vec<String> = columns.extras.iter().map(|i| headers[*i].clone()).collect();
-    let mut accounts = Vec::new();
     let mut rejects = Vec::new();
     let mut short_rows = 0u64;
     let mut row = 0u64;
@@ -352,6 +410,9 @@ fn read_text<R: Read>(input: R, source: &str, options: &IngestOptions, mut warni
         if record.len() < headers.len() {
             short_rows += 1;
         }
+        if !wanted(row) {
+            continue;
+        }
         fields.clear();
         for i in 0..headers.len() {
             fields.push(
@@ -361,7 +422,7 @@ fn read_text<R: Read>(input: R, source: &str, options: &IngestOptions, mut warni
             );
         }
         match columns.build_account(row, line, &fields, &options.populations) {
-            Ok(account) => accounts.push(account),
+            Ok(account) => sink(account),
             Err(reason) => rejects.push(Reject {
                 row,
                 line,
@@ -387,7 +448,7 @@ fn read_text<R: Read>(input: R, source: &str, options: &IngestOptions, mut warni
         columns,
         extra_columns,
         rows_read: row,
-        accounts,
+        accounts: Vec::new(),
         rejects,
         warnings,
         delimiter: delimiter as char,

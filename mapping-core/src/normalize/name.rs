@@ -10,11 +10,13 @@
 //! reduced to nothing: `Limited Inc` keeps `limited`.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use super::domain::is_invisible;
+
 use super::legal_forms::{LEADING, TRAILING};
 
 /// Articles skipped when looking for a name's first significant token.
@@ -97,8 +99,13 @@ pub fn first_significant_token(normalized: &str) -> Option<&str> {
 /// The result has only letters, digits, combining marks (of non-Latin scripts) and single
 /// spaces between them.
 pub(crate) fn fold_text(raw: &str) -> String {
-    let nfkc: String = raw.chars().filter(|c| !is_invisible(*c)).nfkc().collect();
-    let folded: String = caseless::default_case_fold_str(&nfkc).nfkc().collect();
+    // ASCII is its own NFKC and folds by lowercasing: most CRM values skip the Unicode work.
+    let folded: String = if raw.is_ascii() && !raw.chars().any(is_invisible) {
+        raw.to_ascii_lowercase()
+    } else {
+        let nfkc: String = raw.chars().filter(|c| !is_invisible(*c)).nfkc().collect();
+        caseless::default_case_fold_str(&nfkc).nfkc().collect()
+    };
     // Punctuation first: dropping an apostrophe can put a mark next to a Latin letter, and
     // the mark must then go in this pass, not the next (idempotence).
     let mut out = String::with_capacity(folded.len());
@@ -110,7 +117,7 @@ pub(crate) fn fold_text(raw: &str) -> String {
             _ => out.push(' '),
         }
     }
-    let latin = strip_latin_marks(&out);
+    let latin = if out.is_ascii() { out } else { strip_latin_marks(&out) };
     let mut joined = String::with_capacity(latin.len());
     for token in latin.split_whitespace() {
         if !joined.is_empty() {
@@ -156,40 +163,32 @@ fn strip_latin_marks(s: &str) -> String {
     out.nfc().collect()
 }
 
-fn term_tokens(term: &str) -> impl Iterator<Item = &str> {
-    term.split(' ')
+/// The legal-form terms split into tokens once, longest first.
+fn term_tokens(terms: &'static [&'static str]) -> Vec<Vec<&'static str>> {
+    let mut out: Vec<Vec<&str>> = terms.iter().map(|t| t.split(' ').collect()).collect();
+    out.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    out
 }
+
+static TRAILING_TOKENS: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| term_tokens(TRAILING));
+static LEADING_TOKENS: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| term_tokens(LEADING));
 
 /// Removes legal-form terms from the end (repeatedly, longest match first), then from the
 /// start, never removing the last remaining token.
 fn strip_legal_forms(tokens: &mut Vec<&str>) {
-    loop {
-        let best = TRAILING
-            .iter()
-            .map(|t| term_tokens(t).count())
-            .zip(TRAILING.iter())
-            .filter(|(n, t)| *n < tokens.len() && term_tokens(t).eq(tokens[tokens.len() - n..].iter().copied()))
-            .map(|(n, _)| n)
-            .max();
-        match best {
-            Some(n) => tokens.truncate(tokens.len() - n),
-            None => break,
-        }
+    while let Some(n) = TRAILING_TOKENS
+        .iter()
+        .find(|t| t.len() < tokens.len() && tokens[tokens.len() - t.len()..] == t[..])
+        .map(Vec::len)
+    {
+        tokens.truncate(tokens.len() - n);
     }
-    loop {
-        let best = LEADING
-            .iter()
-            .map(|t| term_tokens(t).count())
-            .zip(LEADING.iter())
-            .filter(|(n, t)| *n < tokens.len() && term_tokens(t).eq(tokens[..*n].iter().copied()))
-            .map(|(n, _)| n)
-            .max();
-        match best {
-            Some(n) => {
-                tokens.drain(..n);
-            }
-            None => break,
-        }
+    while let Some(n) = LEADING_TOKENS
+        .iter()
+        .find(|t| t.len() < tokens.len() && tokens[..t.len()] == t[..])
+        .map(Vec::len)
+    {
+        tokens.drain(..n);
     }
 }
 

@@ -26,12 +26,14 @@ pub(crate) fn path_for(dir: &Path, input: &PartyInput) -> PathBuf {
     h.update(MAGIC);
     h.update((HASH_DST.len() as u64).to_be_bytes());
     h.update(HASH_DST);
-    for (_, keys) in input.accounts() {
-        h.update((keys.len() as u64).to_be_bytes());
-        for k in keys {
-            h.update([k.kind.tag()]);
-            h.update((k.value.len() as u64).to_be_bytes());
-            h.update(k.value.as_bytes());
+    let keyed = input.accounts();
+    for i in (0..keyed.len()).filter(|i| input.includes(*i)) {
+        h.update((keyed.keys(i).count() as u64).to_be_bytes());
+        for k in keyed.keys(i) {
+            // The type tag, the value's length, the value.
+            h.update(&k[..1]);
+            h.update(((k.len() - 1) as u64).to_be_bytes());
+            h.update(&k[1..]);
         }
     }
     let name: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();

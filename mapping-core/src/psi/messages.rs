@@ -203,11 +203,54 @@ impl Message {
         out
     }
 
+    /// Encodes the message with its checksum, reusing the points' buffer (the largest part)
+    /// instead of copying it.
+    pub fn into_bytes(self) -> Vec<u8> {
+        let mut prefix = self.header();
+        prefix.extend_from_slice(&self.returned);
+        let mut out = self.points;
+        out.reserve_exact(prefix.len() + CHECKSUM);
+        out.splice(0..0, prefix);
+        let sum = Sha256::digest(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    /// [`Message::decode`], taking the bytes by value: their buffer becomes the points
+    /// (moved in place, not copied).
+    ///
+    /// ```
+    /// use mapping_core::psi::{Message, MessageType, Mode};
+    /// let m = Message {
+    ///     kind: MessageType::InitiatorPoints, mode: Mode::Matches, slots: 1, truncation: 16,
+    ///     session: [7; 16], previous: [0; 16], populations: vec![("Customers".into(), 1)],
+    ///     returned: Vec::new(), points: vec![0; 32], records: Vec::new(),
+    /// };
+    /// assert_eq!(m.clone().into_bytes(), m.encode());
+    /// assert_eq!(Message::decode_vec(m.encode(), 10).unwrap(), m);
+    /// assert!(Message::decode_vec(m.encode(), 0).is_err()); // over the set-size guard
+    /// ```
+    pub fn decode_vec(mut bytes: Vec<u8>, max_accounts: u64) -> Result<Message> {
+        let (mut msg, points_at) = Message::parse(&bytes, max_accounts)?;
+        bytes.truncate(bytes.len() - CHECKSUM);
+        bytes.drain(..points_at);
+        bytes.shrink_to_fit();
+        msg.points = bytes;
+        Ok(msg)
+    }
+
     /// Decodes and checks a message on its own: magic, version, checksum, every header field,
     /// and that the lengths add up. `max_accounts` bounds the sender's declared account count
     /// (the set-size guard) before anything is allocated for it. Whether the message fits
     /// the session (id, step, counts) is checked by the session.
     pub fn decode(bytes: &[u8], max_accounts: u64) -> Result<Message> {
+        let (mut msg, points_at) = Message::parse(bytes, max_accounts)?;
+        msg.points = bytes[points_at..bytes.len() - CHECKSUM].to_vec();
+        Ok(msg)
+    }
+
+    /// Checks a whole message and decodes all but the points; returns where they start.
+    fn parse(bytes: &[u8], max_accounts: u64) -> Result<(Message, usize)> {
         if bytes.len() < FIXED_HEADER + CHECKSUM {
             return Err(err(
                 "length",
@@ -356,7 +399,7 @@ impl Message {
             ));
         }
         let returned_end = at + returned_len as usize;
-        Ok(Message {
+        let msg = Message {
             kind,
             mode,
             slots,
@@ -365,9 +408,10 @@ impl Message {
             previous,
             populations,
             returned: body[at..returned_end].to_vec(),
-            points: body[returned_end..].to_vec(),
+            points: Vec::new(),
             records,
-        })
+        };
+        Ok((msg, returned_end))
     }
 
     /// A human-readable account of what this message discloses, for review before sending.

@@ -12,18 +12,22 @@
 //! any of its points is used. Work runs on the current rayon pool: call a step inside
 //! `pool.install(..)` to choose the threads.
 
+use std::borrow::Cow;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use curve25519_dalek::ristretto::RistrettoPoint;
-use hashbrown::HashMap;
-use rand_core::{OsRng, RngCore};
+use hashbrown::{hash_table, HashMap, HashTable};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, RngCore, SeedableRng};
 use rayon::prelude::*;
+use zeroize::Zeroize;
 
 use super::group::{decompress, hash_key, random_point, SessionKey, BATCH};
 use super::messages::{Message, MessageType, Mode};
 use crate::error::{Error, Result};
-use crate::keys::{KeyType, MatchKey};
+use crate::keys::{KeyType, KeyedAccounts, MatchKey};
 
 /// A shared counter of slots processed (own slots hashed and blinded, partner slots
 /// blinded), advanced chunk by chunk, so that a caller can show progress from another
@@ -158,45 +162,79 @@ impl PsiConfig {
     }
 }
 
-/// One party's accounts as the protocol sees them: a population label and up to K keys each.
+/// One party's accounts as the protocol sees them: a population and up to K keys each.
+/// A view of a [`KeyedAccounts`] (borrowed from a prepared list, or owned and filled with
+/// [`PartyInput::push`]), minus the populations left out with [`PartyInput::hide`].
+/// Account indices are the store's, hidden accounts included.
 #[derive(Debug, Clone, Default)]
-pub struct PartyInput {
-    labels: Vec<String>,
-    accounts: Vec<(u32, Vec<MatchKey>)>,
+pub struct PartyInput<'a> {
+    accounts: Cow<'a, KeyedAccounts>,
+    /// Per population label index: left out of the session.
+    hidden: Vec<bool>,
+    included: usize,
 }
 
-impl PartyInput {
+impl PartyInput<'static> {
     /// An empty input.
     pub fn new() -> Self {
         Self::default()
     }
+}
+
+impl<'a> PartyInput<'a> {
+    /// Every account of `accounts`, borrowed.
+    pub fn of(accounts: &'a KeyedAccounts) -> Self {
+        PartyInput {
+            included: accounts.len(),
+            accounts: Cow::Borrowed(accounts),
+            hidden: Vec::new(),
+        }
+    }
+
+    /// Leaves the accounts of population `label` out of the session.
+    pub fn hide(mut self, label: &str) -> Self {
+        if let Some(i) = self.accounts.labels().iter().position(|l| l == label) {
+            if self.hidden.len() <= i {
+                self.hidden.resize(i + 1, false);
+            }
+            self.hidden[i] = true;
+            self.included = (0..self.accounts.len()).filter(|a| self.includes(*a)).count();
+        }
+        self
+    }
 
     /// Adds an account; returns its index (the `own_account` of matches).
     pub fn push(&mut self, population: &str, keys: Vec<MatchKey>) -> usize {
-        let pop = match self.labels.iter().position(|l| l == population) {
-            Some(i) => i,
-            None => {
-                self.labels.push(population.to_owned());
-                self.labels.len() - 1
-            }
-        };
-        self.accounts.push((pop as u32, keys));
-        self.accounts.len() - 1
+        let accounts = self.accounts.to_mut();
+        let i = accounts.push(accounts.len() as u64 + 1, population, &keys);
+        if self.includes(i) {
+            self.included += 1;
+        }
+        i
     }
 
-    /// Number of accounts.
+    /// Number of accounts in the session (hidden ones not counted).
     pub fn len(&self) -> usize {
-        self.accounts.len()
+        self.included
     }
 
-    /// The accounts: population index and keys, in input order.
-    pub(crate) fn accounts(&self) -> &[(u32, Vec<MatchKey>)] {
-        &self.accounts
-    }
-
-    /// Whether there are no accounts.
+    /// Whether no account is in the session.
     pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
+        self.included == 0
+    }
+
+    /// Whether account `i` takes part (its population is not hidden).
+    pub fn includes(&self, i: usize) -> bool {
+        !self
+            .hidden
+            .get(self.accounts.population_index(i))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The underlying store.
+    pub fn accounts(&self) -> &KeyedAccounts {
+        &self.accounts
     }
 }
 
@@ -277,69 +315,86 @@ impl Side {
     /// Shuffles the accounts, groups them by population (labels sorted), hashes and blinds
     /// every slot.
     fn build(input: &PartyInput, slots: u8, cache_dir: Option<&std::path::Path>, progress: &Progress) -> Result<Side> {
+        let t0 = Instant::now();
         let k = usize::from(slots);
-        if input.accounts.len() > u32::MAX as usize {
+        let keyed = input.accounts();
+        if keyed.len() >= u32::MAX as usize {
             return Err(Error::config("more than 4 billion accounts"));
         }
-        if let Some((i, _)) = input.accounts.iter().enumerate().find(|(_, (_, keys))| keys.len() > k) {
-            return Err(Error::config(format!(
-                "account {i} has more keys than the {k} slots per account"
-            )));
+        // Accounts by population; labels sorted, so the message order says nothing of the input.
+        let labels = keyed.labels();
+        let mut groups: Vec<Vec<u32>> = vec![Vec::new(); labels.len()];
+        let mut total_keys = 0usize;
+        for i in (0..keyed.len()).filter(|i| input.includes(*i)) {
+            let n = keyed.keys(i).count();
+            if n > k {
+                return Err(Error::config(format!(
+                    "account {i} has more keys than the {k} slots per account"
+                )));
+            }
+            total_keys += n;
+            groups[keyed.population_index(i)].push(i as u32);
         }
-        let mut label_order: Vec<usize> = (0..input.labels.len()).collect();
-        label_order.sort_by(|a, b| input.labels[*a].cmp(&input.labels[*b]));
-        let mut order: Vec<u32> = Vec::with_capacity(input.accounts.len());
-        let mut position_population = Vec::with_capacity(input.accounts.len());
+        let mut label_order: Vec<usize> = (0..labels.len()).filter(|l| !groups[*l].is_empty()).collect();
+        label_order.sort_by(|a, b| labels[*a].cmp(&labels[*b]));
+        let mut order: Vec<u32> = Vec::with_capacity(input.len());
+        let mut position_population = Vec::with_capacity(input.len());
         let mut populations = Vec::new();
         for (new_index, &label) in label_order.iter().enumerate() {
-            let mut group: Vec<u32> = (0..input.accounts.len() as u32)
-                .filter(|i| input.accounts[*i as usize].0 as usize == label)
-                .collect();
+            let mut group = std::mem::take(&mut groups[label]);
             shuffle(&mut group);
-            populations.push((input.labels[label].clone(), group.len() as u64));
+            populations.push((labels[label].clone(), group.len() as u64));
             position_population.extend(std::iter::repeat_n(new_index as u32, group.len()));
             order.extend(group);
         }
+        drop(groups);
         // Each slot: padding, or the slot where its key first occurs. Distinct keys are hashed
         // and blinded once; a repeated key copies the first occurrence's bytes afterwards.
+        // The index holds slot numbers only (4 bytes a key); keys stay in the packed store.
         const PAD: u32 = u32::MAX;
         let n_slots = order.len() * k;
         if n_slots >= PAD as usize {
             return Err(Error::config("too many slots for one session"));
         }
-        let mut first: HashMap<(KeyType, &str), u32> = HashMap::with_capacity(n_slots);
-        let mut slot_first: Vec<u32> = Vec::with_capacity(n_slots);
-        let mut slot_key: Vec<Option<&MatchKey>> = Vec::with_capacity(n_slots);
-        let mut slot_types = Vec::with_capacity(n_slots);
-        for &account in &order {
-            let keys = &input.accounts[account as usize].1;
-            for s in 0..k {
-                let slot = slot_first.len() as u32;
-                match keys.get(s) {
-                    Some(key) => {
-                        slot_first.push(*first.entry((key.kind, key.value.as_str())).or_insert(slot));
-                        slot_key.push(Some(key));
-                        slot_types.push(Some(key.kind));
-                    }
-                    None => {
-                        slot_first.push(PAD);
-                        slot_key.push(None);
-                        slot_types.push(None);
-                    }
-                }
+        let key_of = |slot: usize| -> &[u8] { keyed.keys(order[slot / k] as usize).nth(slot % k).unwrap_or_default() };
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        let mut first: HashTable<u32> = HashTable::with_capacity(total_keys);
+        let mut slot_first: Vec<u32> = vec![PAD; n_slots];
+        let mut slot_types: Vec<Option<KeyType>> = vec![None; n_slots];
+        for (position, &account) in order.iter().enumerate() {
+            for (s, key) in keyed.keys(account as usize).enumerate() {
+                let slot = position * k + s;
+                let entry = first.entry(
+                    hasher.hash_one(key),
+                    |&f| key_of(f as usize) == key,
+                    |&f| hasher.hash_one(key_of(f as usize)),
+                );
+                slot_first[slot] = match entry {
+                    hash_table::Entry::Occupied(e) => *e.get(),
+                    hash_table::Entry::Vacant(e) => *e.insert(slot as u32).get(),
+                };
+                slot_types[slot] = key.first().and_then(|t| KeyType::from_tag(*t));
             }
         }
         let distinct_keys = first.len() as u64;
         drop(first);
-        let t0 = Instant::now();
-        // Index of each account's first key in input order, for the hash cache.
-        let mut key_start = Vec::with_capacity(input.accounts.len() + 1);
-        let mut total_keys = 0usize;
-        for (_, keys) in &input.accounts {
-            key_start.push(total_keys);
-            total_keys += keys.len();
-        }
+        // For the hash cache: each included account's first key in input order.
         let cache_path = cache_dir.map(|d| super::cache::path_for(d, input));
+        let key_start: Vec<usize> = match cache_path {
+            Some(_) => {
+                let mut at = 0;
+                (0..keyed.len())
+                    .map(|i| {
+                        let start = at;
+                        if input.includes(i) {
+                            at += keyed.keys(i).count();
+                        }
+                        start
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         let cached = cache_path.as_deref().and_then(|p| super::cache::load(p, total_keys));
         let input_key = |slot: usize| key_start[order[slot / k] as usize] + slot % k;
         let hash_nanos = AtomicU64::new(0);
@@ -347,18 +402,17 @@ impl Side {
         let mut points = vec![0u8; n_slots * 32];
         let fresh: Vec<(usize, [u8; 32])> = points
             .par_chunks_mut(BATCH * 32)
-            .zip(slot_first.par_chunks(BATCH).zip(slot_key.par_chunks(BATCH)))
+            .zip(slot_first.par_chunks(BATCH))
             .enumerate()
-            .flat_map_iter(|(chunk, (out, (firsts, keys)))| {
+            .flat_map_iter(|(chunk, (out, firsts))| {
                 let mut fresh = Vec::new();
-                let mut buf = Vec::new();
                 let mut hashing = std::time::Duration::ZERO;
                 let halves: Vec<RistrettoPoint> = firsts
                     .iter()
-                    .zip(keys)
                     .enumerate()
-                    .map(|(i, (&f, key))| match key {
-                        Some(key) if f as usize == chunk * BATCH + i => {
+                    .map(|(i, &f)| match f {
+                        PAD => random_point(),
+                        f if f as usize == chunk * BATCH + i => {
                             let t = Instant::now();
                             let from_cache = cached.as_ref().and_then(|c| {
                                 let at = input_key(chunk * BATCH + i) * 32;
@@ -366,20 +420,14 @@ impl Side {
                                     .and_then(|b| b.try_into().ok())
                                     .and_then(|b| decompress(&b))
                             });
-                            let h = from_cache.unwrap_or_else(|| {
-                                buf.clear();
-                                buf.push(key.kind.tag());
-                                buf.extend_from_slice(key.value.as_bytes());
-                                hash_key(&buf)
-                            });
+                            let h = from_cache.unwrap_or_else(|| hash_key(key_of(chunk * BATCH + i)));
                             hashing += t.elapsed();
                             if cache_path.is_some() && cached.is_none() {
                                 fresh.push((input_key(chunk * BATCH + i), h.compress().to_bytes()));
                             }
                             secret.half_mul(&h)
                         }
-                        Some(_) => RistrettoPoint::default(), // a repeat: copied below
-                        None => random_point(),
+                        _ => RistrettoPoint::default(), // a repeat: copied below
                     })
                     .collect();
                 compress_doubled(&halves, out, 32);
@@ -435,10 +483,16 @@ impl Side {
     }
 }
 
-/// Fisher-Yates with the OS RNG.
+/// Fisher-Yates with ChaCha20 seeded from the OS (one system call per shuffle, not one
+/// per element); the order must be unpredictable to the partner.
 fn shuffle<T>(items: &mut [T]) {
+    let mut seed = [0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    seed.zeroize();
     for i in (1..items.len()).rev() {
-        let j = (OsRng.next_u64() % (i as u64 + 1)) as usize;
+        // A 64-bit draw modulo at most 2^32 items: bias below 2^-32.
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         items.swap(i, j);
     }
 }
@@ -487,36 +541,80 @@ fn blind_peer_points(
     Ok(out)
 }
 
-fn value_key(bytes: &[u8]) -> [u8; 32] {
-    let mut k = [0u8; 32];
-    k[..bytes.len()].copy_from_slice(bytes);
-    k
-}
-
-/// An index of values (`width` bytes each) for equality look-ups, duplicates chained.
-struct ValueIndex {
-    head: HashMap<[u8; 32], u32>,
+/// An index of values (`width` bytes each, in a borrowed buffer) for equality look-ups:
+/// an open-addressing table of value numbers (4 bytes a slot, at most 2/3 full), equal
+/// values chained through `next` so that a partner's repeated values cost no probing.
+/// The values are double-blinded points, uniformly random to anyone without both keys,
+/// so their first bytes serve as the hash.
+struct ValueIndex<'a> {
+    values: &'a [u8],
+    width: usize,
+    table: Vec<u32>,
+    shift: u32,
     next: Vec<u32>,
 }
 
-impl ValueIndex {
-    fn build(values: &[u8], width: usize) -> Self {
+const NONE: u32 = u32::MAX;
+
+impl<'a> ValueIndex<'a> {
+    fn build(values: &'a [u8], width: usize) -> Self {
         let n = values.len() / width;
-        let mut head = HashMap::with_capacity(n);
-        let mut next = vec![u32::MAX; n];
-        for (i, v) in values.chunks_exact(width).enumerate() {
-            if let Some(prev) = head.insert(value_key(v), i as u32) {
-                next[i] = prev;
+        let size = (n + n / 2).next_power_of_two().max(16);
+        let mut index = ValueIndex {
+            values,
+            width,
+            table: vec![NONE; size],
+            shift: 64 - size.trailing_zeros(),
+            next: vec![NONE; n],
+        };
+        let mask = size - 1;
+        for i in 0..n {
+            let v = index.value(i);
+            let mut at = index.home(v);
+            loop {
+                let held = index.table[at];
+                if held == NONE {
+                    index.table[at] = i as u32;
+                    break;
+                }
+                if index.value(held as usize) == v {
+                    index.next[i] = held;
+                    index.table[at] = i as u32;
+                    break;
+                }
+                at = (at + 1) & mask;
             }
         }
-        Self { head, next }
+        index
+    }
+
+    fn value(&self, i: usize) -> &'a [u8] {
+        &self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    fn home(&self, v: &[u8]) -> usize {
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&v[..8]);
+        (u64::from_le_bytes(head).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
     fn for_each_match(&self, value: &[u8], mut f: impl FnMut(usize)) {
-        let mut at = self.head.get(&value_key(value)).copied().unwrap_or(u32::MAX);
-        while at != u32::MAX {
-            f(at as usize);
-            at = self.next[at as usize];
+        let mask = self.table.len() - 1;
+        let mut at = self.home(value);
+        loop {
+            let held = self.table[at];
+            if held == NONE {
+                return;
+            }
+            if self.value(held as usize) == value {
+                let mut i = held;
+                while i != NONE {
+                    f(i as usize);
+                    i = self.next[i as usize];
+                }
+                return;
+            }
+            at = (at + 1) & mask;
         }
     }
 }
@@ -920,5 +1018,43 @@ impl Responder {
         );
         result.timings.match_seconds = t0.elapsed().as_secs_f64();
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The compact index finds every equal value, repeated ones included, and nothing else;
+    /// a partner that repeats one value many times costs no probing.
+    #[test]
+    fn value_index_finds_all_and_only_equal_values() {
+        let width = 16;
+        let mut values = Vec::new();
+        let mut expected: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+        for i in 0..5000usize {
+            // 1,000 distinct values, each seen 5 times, spread over the buffer; value 0 has
+            // a zero first eight bytes like many others would after truncation.
+            let v: Vec<u8> = (0..width)
+                .map(|b| ((i % 1000) * 31 + b * 7) as u8 ^ (i % 1000 / 256) as u8)
+                .collect();
+            expected.entry(v.clone()).or_default().push(i);
+            values.extend_from_slice(&v);
+        }
+        let index = ValueIndex::build(&values, width);
+        for (v, at) in &expected {
+            let mut found = Vec::new();
+            index.for_each_match(v, |i| found.push(i));
+            found.sort();
+            assert_eq!(&found, at);
+        }
+        let mut none = 0;
+        index.for_each_match(&[0xAB; 16], |_| none += 1);
+        assert_eq!(none, 0);
+        let same = vec![7u8; 16 * 100_000];
+        let index = ValueIndex::build(&same, 16);
+        let mut n = 0;
+        index.for_each_match(&[7; 16], |_| n += 1);
+        assert_eq!(n, 100_000);
     }
 }

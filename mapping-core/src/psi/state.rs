@@ -302,7 +302,7 @@ mod tests {
     use crate::keys::MatchKey;
     use crate::psi::{Message, PartyInput};
 
-    fn input(values: &[&str]) -> PartyInput {
+    fn input(values: &[&str]) -> PartyInput<'static> {
         let mut p = PartyInput::new();
         for v in values {
             p.push(

@@ -63,6 +63,9 @@ input#q{padding:6px 10px;width:320px;border:1px solid #c5ced8;border-radius:4px;
 ul.plain{margin:0;padding-left:18px}
 "#;
 
+/// Pairs embedded in the page (its table is searched and sorted in the browser).
+const MAX_EMBEDDED_MATCHES: usize = 50_000;
+
 const SCRIPT: &str = r#"
 (function(){
   var data = JSON.parse(document.getElementById('matches-data').textContent);
@@ -242,7 +245,7 @@ pub(super) fn render(r: &Report) -> String {
             h,
             "<section id=\"matches\"><h2>Matched accounts</h2><input id=\"q\" type=\"search\" placeholder=\"Search name, domain, population, key…\" aria-label=\"search\"> \
              <span class=\"muted\">showing <span id=\"shown\">{}</span></span><div class=\"scroll\"><table><thead><tr>",
-            num(r.matches.len() as u64)
+            num(r.matches.len().min(MAX_EMBEDDED_MATCHES) as u64)
         );
         for (col, label) in [
             ("a_row", "your row"),
@@ -259,7 +262,17 @@ pub(super) fn render(r: &Report) -> String {
             let _ = write!(h, "<th class=\"sort\" data-col=\"{col}\">{label}</th>");
         }
         h.push_str("</tr></thead><tbody id=\"matches-body\"></tbody></table></div>");
-        let json = serde_json::to_string(&r.matches).unwrap_or_else(|_| "[]".into());
+        // A browser page holds a bounded number of pairs; matches.csv holds them all.
+        let embedded = &r.matches[..r.matches.len().min(MAX_EMBEDDED_MATCHES)];
+        if embedded.len() < r.matches.len() {
+            let _ = write!(
+                h,
+                "<p class=\"muted\">This page holds the first {} of {} pairs (by your row); matches.csv has all of them.</p>",
+                num(embedded.len() as u64),
+                num(r.matches.len() as u64)
+            );
+        }
+        let json = serde_json::to_string(embedded).unwrap_or_else(|_| "[]".into());
         let json = json.replace("</", "<\\/").replace("<!--", "<\\!--");
         let _ = write!(
             h,

@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use hashbrown::HashMap;
+
 use crate::error::{Error, Result};
 use crate::keys::PreparedList;
 use crate::matching::{Disclosure, Mapping};
@@ -124,36 +126,67 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+/// What the report shows of one own matched account.
+struct Own {
+    row: u64,
+    record_id: String,
+    name: String,
+    domains: String,
+    population: String,
+    owner: String,
+    amount: Option<f64>,
+}
+
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
 
 impl Report {
     /// Builds the report of one side from its list and mapping.
-    pub fn build(list: &PreparedList, mapping: &Mapping) -> Report {
+    /// A streamed list's matched records are read again from its file (an error if the
+    /// file changed since).
+    pub fn build(list: &PreparedList, mapping: &Mapping) -> Result<Report> {
         let has_amount = list.columns.amount.is_some();
+        let own_matched: BTreeSet<usize> = mapping.pairs.iter().map(|p| p.own).collect();
+        // What the report shows of each matched own account, read one batch at a time.
+        let mut shown: HashMap<usize, Own> = HashMap::with_capacity(own_matched.len());
+        list.for_each_detail(&own_matched, |i, a| {
+            shown.insert(
+                i,
+                Own {
+                    row: a.account.row,
+                    record_id: a.account.record_id.clone().unwrap_or_default(),
+                    name: a.account.name.clone().unwrap_or_default(),
+                    domains: a.normalized.domain_list(),
+                    population: a.account.population.to_string(),
+                    owner: a.account.owner.clone().unwrap_or_default(),
+                    amount: a.account.amount,
+                },
+            );
+        })?;
+        let account = |i: usize| -> &Own { &shown[&i] };
         let mut matches: Vec<MatchRow> = mapping
             .pairs
             .iter()
             .map(|p| {
-                let a = &list.accounts[p.own];
+                let a = account(p.own);
                 let f = &p.partner_fields;
                 let known = ["row", "record_id", "name", "domain"];
                 MatchRow {
-                    a_row: a.account.row,
+                    a_row: a.row,
                     b_row: field(f, "row").to_owned(),
-                    a_record_id: a.account.record_id.clone().unwrap_or_default(),
+                    a_record_id: a.record_id.clone(),
                     b_record_id: field(f, "record_id").to_owned(),
-                    a_name: a.account.name.clone().unwrap_or_default(),
+                    a_name: a.name.clone(),
                     b_name: field(f, "name").to_owned(),
-                    a_domains: a.normalized.domain_list(),
+                    a_domains: a.domains.clone(),
                     b_domains: field(f, "domain").to_owned(),
-                    a_population: a.account.population.to_string(),
+                    a_population: a.population.clone(),
                     b_population: p.partner_population.clone(),
                     matched_keys: p.key_types.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("|"),
                     confidence: format!("{:?}", p.confidence).to_lowercase(),
-                    a_owner: a.account.owner.clone().unwrap_or_default(),
-                    a_amount: a.account.amount,
+                    a_owner: a.owner.clone(),
+                    a_amount: a.amount,
                     b_other: f
                         .iter()
                         .filter(|(k, _)| !known.contains(&k.as_str()))
@@ -164,21 +197,20 @@ impl Report {
             })
             .collect();
         matches.sort_by(|x, y| x.a_row.cmp(&y.a_row).then_with(|| x.b_row.cmp(&y.b_row)));
-        let matrix = build_matrix(list, mapping, has_amount);
+        let matrix = build_matrix(&account, mapping, has_amount);
         let mut by_key: BTreeMap<String, u64> = BTreeMap::new();
         for p in &mapping.pairs {
             for k in &p.key_types {
                 *by_key.entry(k.as_str().to_owned()).or_default() += 1;
             }
         }
-        let own_matched: BTreeSet<usize> = mapping.pairs.iter().map(|p| p.own).collect();
         let matches_mode = mapping.mode == Mode::Matches;
         let summary = Summary {
             source: list.source.clone(),
             mode: mapping.mode,
             session: mapping.session.clone(),
             rows_read: list.rows_read,
-            accepted: list.accounts.len() as u64,
+            accepted: list.len() as u64,
             rejected: list.rejects.len() as u64,
             accounts_in_session: mapping.disclosure.accounts_sent,
             partner_accounts: mapping.partner_populations.iter().map(|(_, n)| n).sum(),
@@ -191,15 +223,11 @@ impl Report {
                 .map(|(t, n)| (format!("{t:?}").to_lowercase(), n as u64))
                 .collect(),
             pairs_by_key_type: by_key,
-            own_pipeline_matched: (has_amount && matches_mode).then(|| {
-                own_matched
-                    .iter()
-                    .filter_map(|i| list.accounts[*i].account.amount)
-                    .sum()
-            }),
+            own_pipeline_matched: (has_amount && matches_mode)
+                .then(|| own_matched.iter().filter_map(|i| account(*i).amount).sum()),
             seconds: None,
         };
-        Report {
+        Ok(Report {
             summary,
             matrix,
             matches,
@@ -207,7 +235,7 @@ impl Report {
             disclosure: mapping.disclosure.clone(),
             partner_populations: mapping.partner_populations.clone(),
             warnings: list.warnings.clone(),
-        }
+        })
     }
 
     /// Writes every output file into `dir` (created if needed). Files are written to a
@@ -383,16 +411,17 @@ fn write_csv(path: &Path, header: &[&str], rows: impl Iterator<Item = Vec<String
     w.flush().map_err(|e| Error::io(Some(path.to_owned()), e))
 }
 
-fn build_matrix(list: &PreparedList, mapping: &Mapping, has_amount: bool) -> Vec<MatrixCell> {
+fn build_matrix<'a>(account: &impl Fn(usize) -> &'a Own, mapping: &Mapping, has_amount: bool) -> Vec<MatrixCell> {
     let matches_mode = mapping.mode == Mode::Matches;
     let mut cells = Vec::new();
     for (x, (own_pop, _)) in mapping.own_populations.iter().enumerate() {
         for (y, (partner_pop, _)) in mapping.partner_populations.iter().enumerate() {
             let pairs = mapping.pair_counts.get(x).and_then(|r| r.get(y)).copied().unwrap_or(0);
             let in_cell = || {
-                mapping.pairs.iter().filter(|p| {
-                    list.accounts[p.own].account.population.label() == own_pop && &p.partner_population == partner_pop
-                })
+                mapping
+                    .pairs
+                    .iter()
+                    .filter(|p| account(p.own).population == *own_pop && &p.partner_population == partner_pop)
             };
             let own: BTreeSet<usize> = in_cell().map(|p| p.own).collect();
             let partner: BTreeSet<u64> = in_cell().map(|p| p.partner).collect();
@@ -402,8 +431,7 @@ fn build_matrix(list: &PreparedList, mapping: &Mapping, has_amount: bool) -> Vec
                 pairs,
                 own_accounts: matches_mode.then_some(own.len() as u64),
                 partner_accounts: matches_mode.then_some(partner.len() as u64),
-                own_pipeline: (has_amount && matches_mode)
-                    .then(|| own.iter().filter_map(|i| list.accounts[*i].account.amount).sum()),
+                own_pipeline: (has_amount && matches_mode).then(|| own.iter().filter_map(|i| account(*i).amount).sum()),
             });
         }
     }
