@@ -2,7 +2,11 @@
 //! read as elements per second:
 //! - `ingest_normalize_keys`: CSV bytes to keyed accounts (rows/s);
 //! - `primitives`: the curve operations the protocol is made of (elements/s, one thread);
-//! - `psi_session`: a whole four-message session between two parties, 1 thread and 2.
+//! - `psi_session`: a whole four-message session between two parties, 1 thread and 2;
+//! - `matching`: the responder's last step alone (index the partner's values, compare,
+//!   build the result), slots/s;
+//! - `report`: a mapping's report built and written (pairs/s), for a list kept in memory
+//!   and for a streamed one that reads its matched rows again.
 //!
 //! `cargo bench -p mapping-benches`; the whole-system figures with peak memory come from
 //! `acctmap bench`.
@@ -11,7 +15,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use mapping_core::generate::{generate, GenerateOptions};
+use mapping_core::party::Party;
+use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{hash_key, Initiator, Message, PartyInput, PsiConfig, Responder};
+use mapping_core::report::Report;
 use mapping_core::{ingest, IngestOptions, KeyConfig, KeyType, MatchKey, PreparedList};
 
 fn data(rows: u64) -> Vec<u8> {
@@ -33,6 +40,11 @@ fn ingest_normalize_keys(c: &mut Criterion) {
                 let d = ingest::read(&bytes[..], "a.csv", &IngestOptions::new()).expect("ingest");
                 PreparedList::build(d, &KeyConfig::new())
             })
+        });
+        // The streamed path that sessions use: only packed keys are kept.
+        let path = std::env::temp_dir().join(format!("acctmap-criterion-{rows}/a.csv"));
+        g.bench_with_input(BenchmarkId::new("streamed_rows", rows), &path, |b, path| {
+            b.iter(|| PreparedList::stream(path, &IngestOptions::new(), &KeyConfig::new()).expect("stream"))
         });
     }
     g.finish();
@@ -133,5 +145,74 @@ fn psi_session(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ingest_normalize_keys, primitives, psi_session);
+fn matching(c: &mut Criterion) {
+    let mut g = c.benchmark_group("matching");
+    g.sample_size(10);
+    let cfg = PsiConfig::new().slots(2).expect("slots").max_peer_accounts(u64::MAX);
+    let accounts = 20_000usize;
+    let (a, b) = (input(accounts, 0), input(accounts, accounts / 2));
+    g.throughput(Throughput::Elements((accounts * 2) as u64));
+    g.bench_function(BenchmarkId::new("responder_complete", accounts * 2), |bench| {
+        bench.iter_batched(
+            || {
+                let (ini, m1) = Initiator::start(&a, &cfg).expect("start");
+                let (resp, m2) = Responder::respond(&b, &cfg, &m1).expect("respond");
+                let (_, m3) = ini.finish(&m2).expect("finish");
+                (resp, m3)
+            },
+            |(resp, m3)| {
+                let r = resp.complete(&m3).expect("complete");
+                assert_eq!(r.matches.len(), accounts / 2);
+                r
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn report(c: &mut Criterion) {
+    let mut g = c.benchmark_group("report");
+    g.sample_size(10);
+    data(50_000);
+    let dir = std::env::temp_dir().join("acctmap-criterion-50000");
+    let policy = SharingPolicy {
+        max_peer_accounts: u64::MAX,
+        ..SharingPolicy::default()
+    };
+    let prepare =
+        |name: &str| PreparedList::stream(&dir.join(name), &IngestOptions::new(), &KeyConfig::new()).expect("stream");
+    let a = Party::new(prepare("a.csv"), policy.clone()).expect("party");
+    let b = Party::new(prepare("b.csv"), policy).expect("party");
+    let (ini, m1) = a.start().expect("start");
+    let (resp, m2) = b.respond(&m1).expect("respond");
+    let (fin, m3) = a.finish(ini, &m2).expect("finish");
+    let (_, m4) = b.complete_responder(resp, &m3).expect("complete");
+    let mapping = a.complete_initiator(fin, &m4).expect("complete");
+    let kept = {
+        let d = ingest::read_path(&dir.join("a.csv"), &IngestOptions::new()).expect("ingest");
+        PreparedList::build(d, &KeyConfig::new())
+    };
+    let out = std::env::temp_dir().join(format!("acctmap-criterion-report-{}", std::process::id()));
+    g.throughput(Throughput::Elements(mapping.pairs.len() as u64));
+    for (name, list) in [("kept", &kept), ("streamed", a.list())] {
+        g.bench_function(BenchmarkId::new(name, mapping.pairs.len()), |bench| {
+            bench.iter(|| {
+                let report = Report::build(list, &mapping).expect("report");
+                report.write_dir(&out, list).expect("write").len()
+            })
+        });
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    ingest_normalize_keys,
+    primitives,
+    psi_session,
+    matching,
+    report
+);
 criterion_main!(benches);

@@ -75,7 +75,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     say(&format!(
         "measuring the raw limit of the curve primitives on {threads} thread(s)"
     ));
-    let rates = pool.install(|| measure_primitive_rates(args.samples));
+    // The limit is the best of three measurements of each primitive (a conservative
+    // fraction: noise in one measurement cannot lower the limit).
+    let rates = pool.install(|| {
+        let mut best = measure_primitive_rates(args.samples);
+        for _ in 0..2 {
+            let r = measure_primitive_rates(args.samples);
+            best.hash_to_group = best.hash_to_group.max(r.hash_to_group);
+            best.scalar_mul = best.scalar_mul.max(r.scalar_mul);
+            best.decompress = best.decompress.max(r.decompress);
+            best.compress_batched = best.compress_batched.max(r.compress_batched);
+            best.compress_single = best.compress_single.max(r.compress_single);
+            best.random_point = best.random_point.max(r.random_point);
+        }
+        best
+    });
 
     let mut stages = Vec::new();
     let total = Instant::now();
@@ -135,6 +149,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let protocol_seconds = t.elapsed().as_secs_f64();
     let protocol_peak = peak_rss();
     let (ta, tb) = (ma.timings, mb.timings);
+    // The responder's side is done: only the initiator's report is built and timed.
+    let responder_pairs = mb.pair_total();
+    drop((mb, pb));
     let slots = ta.own_slots + tb.own_slots;
     // The protocol stages share one peak: they ran in one measured span.
     for (name, seconds, elements) in [
@@ -194,7 +211,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "protocol_raw_limit_fraction": protocol_fraction,
             "matched_pairs": ma.pair_total(),
             "hash_cache_hit": ta.hash_cache_hit && tb.hash_cache_hit,
-            "responder_pairs": mb.pair_total(),
+            "responder_pairs": responder_pairs,
             "primitives_per_second": rates,
             "stages": stages,
         });

@@ -97,10 +97,14 @@ fn write_message(path: &Path, msg: &Message) -> anyhow::Result<()> {
 /// limits before reading it: `max_accounts` partner accounts (at most 16 slots of 32 bytes
 /// each) and values returned for `own_slots` of this side's slots, plus headers and shared
 /// records (at most 256 MiB).
-fn read_message(path: &Path, max_accounts: u64, own_slots: u64) -> anyhow::Result<Message> {
+/// Reads a partner's message file, refusing one larger than any message within your limits:
+/// `max_accounts` partner accounts with points (0 when the step has none), `own_slots`
+/// returned values, and shared records for up to `partner_max` partner accounts.
+fn read_message(path: &Path, max_accounts: u64, own_slots: u64, partner_max: u64) -> anyhow::Result<Message> {
     let limit = (300u64 << 20)
         .saturating_add(max_accounts.saturating_mul(16 * 32))
-        .saturating_add(own_slots.saturating_mul(32));
+        .saturating_add(own_slots.saturating_mul(32))
+        .saturating_add(partner_max.saturating_mul(4096));
     let len = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
@@ -410,7 +414,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
 pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
     refuse_running_session(&args.state)?;
     let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
-    let msg1 = read_message(&args.to, policy.max_peer_accounts, 0)?;
+    let msg1 = read_message(&args.to, policy.max_peer_accounts, 0, 0)?;
     let progress = Progress::new();
     let (party, resp, msg2) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?
@@ -459,7 +463,12 @@ pub fn finish(args: FinishArgs) -> anyhow::Result<()> {
     let bar = output::spinner("matching", args.session.quiet);
     let (finished, msg3) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let party = rebuild_party(&state, &args.session)?;
-        let msg2 = read_message(&args.reply, party.policy().max_peer_accounts, party.slots_in_session())?;
+        let msg2 = read_message(
+            &args.reply,
+            party.policy().max_peer_accounts,
+            party.slots_in_session(),
+            0,
+        )?;
         let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
         let ini = Initiator::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
         party
@@ -494,7 +503,12 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     let (party, mapping, msg4) = match (state.role.as_str(), state.step.as_str()) {
         ("responder", "responded") => with_pool(args.session.threads, || -> anyhow::Result<_> {
             let party = rebuild_party(&state, &args.session)?;
-            let msg3 = read_message(&args.reply, 0, party.slots_in_session())?;
+            let msg3 = read_message(
+                &args.reply,
+                0,
+                party.slots_in_session(),
+                party.policy().max_peer_accounts,
+            )?;
             let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
             let resp = Responder::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
             let (mapping, msg4) = party
@@ -504,7 +518,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
         })??,
         ("initiator", "finished") => {
             let party = rebuild_party(&state, &args.session)?;
-            let msg4 = read_message(&args.reply, 0, 0)?;
+            let msg4 = read_message(&args.reply, 0, 0, party.policy().max_peer_accounts)?;
             let finished = state
                 .finished
                 .clone()
@@ -543,7 +557,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
 }
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let msg = read_message(&args.message, u64::MAX, u64::MAX)?; // your own file: no partner limits
+    let msg = read_message(&args.message, u64::MAX, u64::MAX, u64::MAX)?; // your own file: no partner limits
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {

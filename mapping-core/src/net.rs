@@ -46,6 +46,8 @@ const MAGIC: &[u8; 8] = b"ACMAPNET";
 const VERSION: u8 = 1;
 const MAX_FRAME: usize = 4 << 20;
 const CHUNK: usize = 1 << 20;
+/// Bytes of shared records allowed per partner account, on average, in a message bound.
+const RECORD_ALLOWANCE: u64 = 4096;
 
 /// Which side of the session this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -469,10 +471,12 @@ pub fn run_session<S: Read + Write>(
     }
     ch.send(Frame::Proceed, &[])?;
     ch.expect(Frame::Proceed, "waiting for the partner to accept")?;
-    // A message carries at most: header, populations, records, returned values and points.
+    // A message carries at most: header, populations, records (up to 4 KiB a partner
+    // account on average), returned values and points.
     let bound = |accounts: u64, returned_slots: u64| -> u64 {
         (1u64 << 20)
             .saturating_add(256 << 20)
+            .saturating_add(theirs.accounts.saturating_mul(RECORD_ALLOWANCE))
             .saturating_add(accounts.saturating_mul(u64::from(mine.slots)).saturating_mul(32))
             .saturating_add(returned_slots.saturating_mul(32))
     };

@@ -14,7 +14,7 @@
 //! 28     16    transcript: first 16 bytes of the previous message's checksum (0 in step 1)
 //! 44     8     sender's account count n (big-endian)
 //! 52     8     returned value count r
-//! 60     8     shared-records length s in bytes (types 3 and 4; at most 256 MiB)
+//! 60     8     shared-records length s in bytes (types 3 and 4; within the message)
 //! 68     2     population count p (at most 1024)
 //! 70     ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
 //! ...    s     shared records: JSON, the fields the sender's policy shares for its matched
@@ -36,7 +36,6 @@ pub const MAGIC: &[u8; 6] = b"ACMAP\0";
 /// Wire-format version.
 pub const VERSION: u8 = 1;
 const FIXED_HEADER: usize = 70;
-const MAX_RECORDS: u64 = 256 << 20;
 const CHECKSUM: usize = 32;
 const MAX_POPULATIONS: usize = 1024;
 const MAX_LABEL: usize = 256;
@@ -357,8 +356,13 @@ impl Message {
                 format!("a step-{} message carries no shared records", kind.step()),
             ));
         }
-        if records_len > MAX_RECORDS || records_len > (body.len() - at) as u64 {
-            return Err(err("records", format!("{records_len} bytes of shared records announced, more than the message holds or {MAX_RECORDS} bytes")));
+        // Their size is bounded by the bytes present; transports bound those before reading
+        // (by the partner's declared accounts), and the session checks every record.
+        if records_len > (body.len() - at) as u64 {
+            return Err(err(
+                "records",
+                format!("{records_len} bytes of shared records announced, more than the message holds"),
+            ));
         }
         let records = body[at..at + records_len as usize].to_vec();
         at += records_len as usize;
