@@ -293,7 +293,7 @@ fn skeleton(name: &str) -> Option<String> {
 }
 
 /// Every accepted account of a list as the protocol needs it, packed: row number,
-/// population and keys (the bytes hashed to the group), about 70 bytes per account where
+/// population and keys (the bytes hashed to the group), about 100 bytes per account where
 /// full records take well over a kilobyte. This is what stays in memory for a whole list;
 /// full records are read again for the few accounts a report needs
 /// ([`PreparedList::details`]).
@@ -497,7 +497,7 @@ fn file_stamp(path: &std::path::Path) -> Option<(u64, std::time::SystemTime)> {
 ///
 /// Built two ways: [`PreparedList::build`] keeps every full record in `accounts` (for a
 /// dataset already in memory); [`PreparedList::stream`] reads a file row by row and keeps
-/// only the packed [`KeyedAccounts`] (about 70 bytes an account), reading full records
+/// only the packed [`KeyedAccounts`] (about 100 bytes an account), reading full records
 /// again for the accounts a report needs. Either way `keyed` holds every accepted account
 /// and account indices mean the same thing.
 #[derive(Debug, Clone, serde::Serialize)]
