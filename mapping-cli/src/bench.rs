@@ -78,17 +78,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // The limit is the best of three measurements of each primitive (a conservative
     // fraction: noise in one measurement cannot lower the limit).
     let rates = pool.install(|| {
-        let mut best = measure_primitive_rates(args.samples);
-        for _ in 0..2 {
-            let r = measure_primitive_rates(args.samples);
-            best.hash_to_group = best.hash_to_group.max(r.hash_to_group);
-            best.scalar_mul = best.scalar_mul.max(r.scalar_mul);
-            best.decompress = best.decompress.max(r.decompress);
-            best.compress_batched = best.compress_batched.max(r.compress_batched);
-            best.compress_single = best.compress_single.max(r.compress_single);
-            best.random_point = best.random_point.max(r.random_point);
-        }
-        best
+        (0..2).fold(measure_primitive_rates(args.samples), |best, _| {
+            best.best(measure_primitive_rates(args.samples))
+        })
     });
 
     let mut stages = Vec::new();

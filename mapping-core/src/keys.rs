@@ -381,6 +381,15 @@ impl KeyedAccounts {
         &self.labels
     }
 
+    /// Each population label with its number of accounts, in [`KeyedAccounts::labels`] order.
+    pub fn population_sizes(&self) -> impl Iterator<Item = (&str, u64)> {
+        let mut sizes = vec![0u64; self.labels.len()];
+        for &p in &self.population {
+            sizes[p as usize] += 1;
+        }
+        self.labels.iter().map(String::as_str).zip(sizes)
+    }
+
     /// The keys of account `i` as the bytes hashed to the group (type tag, then value).
     pub fn keys(&self, i: usize) -> KeyBytes<'_> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };

@@ -78,17 +78,12 @@ pub struct Declaration {
 impl Declaration {
     /// What a party declares.
     pub fn of(party: &Party) -> Declaration {
-        let keyed = &party.list().keyed;
-        let mut sizes = vec![0u64; keyed.labels().len()];
-        for i in 0..keyed.len() {
-            sizes[keyed.population_index(i)] += 1;
-        }
-        let mut populations: Vec<(String, u64)> = keyed
-            .labels()
-            .iter()
-            .zip(sizes)
+        let mut populations: Vec<(String, u64)> = party
+            .list()
+            .keyed
+            .population_sizes()
             .filter(|(label, _)| party.policy().rule(label).share != Share::Hidden)
-            .map(|(label, n)| (label.clone(), n))
+            .map(|(label, n)| (label.to_owned(), n))
             .collect();
         populations.sort();
         let sharing = populations

@@ -69,18 +69,13 @@ impl Party {
     /// Builds a party: populations the policy hides are left out; one `counts` population
     /// makes the session counts-only.
     pub fn new(list: PreparedList, policy: SharingPolicy) -> Result<Party> {
-        let keyed = &list.keyed;
-        let mut sizes = vec![0u64; keyed.labels().len()];
-        for i in 0..keyed.len() {
-            sizes[keyed.population_index(i)] += 1;
-        }
         let mut hidden: BTreeMap<String, u64> = BTreeMap::new();
         let mut mode = Mode::Matches;
         let mut in_session = 0;
-        for (label, n) in keyed.labels().iter().zip(sizes) {
+        for (label, n) in list.keyed.population_sizes() {
             match policy.rule(label).share {
                 Share::Hidden => {
-                    *hidden.entry(label.clone()).or_default() += n;
+                    *hidden.entry(label.to_owned()).or_default() += n;
                     continue;
                 }
                 Share::Counts => mode = Mode::CountsOnly,

@@ -225,6 +225,18 @@ impl PrimitiveRates {
         1.0 / self.random_point + 1.0 / self.compress_batched
     }
 
+    /// The higher rate of each primitive from two measurements (the limit is the best seen).
+    pub fn best(self, other: PrimitiveRates) -> PrimitiveRates {
+        PrimitiveRates {
+            hash_to_group: self.hash_to_group.max(other.hash_to_group),
+            scalar_mul: self.scalar_mul.max(other.scalar_mul),
+            decompress: self.decompress.max(other.decompress),
+            compress_batched: self.compress_batched.max(other.compress_batched),
+            compress_single: self.compress_single.max(other.compress_single),
+            random_point: self.random_point.max(other.random_point),
+        }
+    }
+
     /// Seconds for one partner slot (decompress, multiply, compress).
     pub fn peer_slot_seconds(&self) -> f64 {
         1.0 / self.decompress + 1.0 / self.scalar_mul + 1.0 / self.compress_batched
