@@ -1,13 +1,14 @@
-//! Helpers shared by the integration tests: reading the external suites in `../shared/testdata/`.
+//! Helpers shared by the integration tests: reading the external suites bundled in the
+//! repository's `testdata/` (see `testdata/LICENSES.md`).
 #![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
-/// Path of a file under the workspace's sibling `shared/testdata/` folder.
+/// Path of a file under the repository's `testdata/` folder.
 pub fn testdata(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/testdata")
+        .join("../testdata")
         .join(rel)
 }
 
@@ -16,7 +17,7 @@ pub fn lines(rel: &str) -> Vec<(usize, String)> {
     let path = testdata(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "cannot read {}: {e} (the suites live in ../shared/testdata)",
+            "cannot read {}: {e} (the suites live in testdata/ at the repository root)",
             path.display()
         )
     });

@@ -1,4 +1,4 @@
-//! IETF vectors for the group layer, read from `../shared/testdata/rfc/` (see its LICENSES.md):
+//! IETF vectors for the group layer, read from `testdata/rfc/` (see its LICENSES.md):
 //! expand_message_xmd (RFC 9380 K.3), hash_to_ristretto255 through the RFC 9497 OPRF chain,
 //! invalid ristretto255 encodings (RFC 9496 A.2) and element derivation (RFC 9496 A.3).
 #![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code

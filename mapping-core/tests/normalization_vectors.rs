@@ -1,5 +1,5 @@
 //! External conformance suites for domain and name normalization, read from
-//! `../shared/testdata/` (see its LICENSES.md): the Public Suffix List's own tests, the
+//! `testdata/` (see its LICENSES.md): the Public Suffix List's own tests, the
 //! wildcard-sibling cases, tldextract's URL cases and cleanco's legal-form cases.
 #![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 

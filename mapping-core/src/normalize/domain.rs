@@ -13,7 +13,7 @@
 //! `ex.futurecms.at` it answers `at` where the list's algorithm answers `ex.futurecms.at`.
 //! [`public_suffix_len`] corrects this by asking the same list whether `X` carries a
 //! wildcard (a made-up label under `X` is a suffix only through one); the cases are in
-//! `shared/testdata/psl/wildcard_sibling_cases.tsv` and the tests check all of them.
+//! `testdata/psl/wildcard_sibling_cases.tsv` and the tests check all of them.
 
 use std::fmt;
 use std::net::Ipv4Addr;
