@@ -155,9 +155,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         ("blinding", ta.blind_own_seconds + tb.blind_own_seconds, slots),
         (
             "peer blinding",
-            ta.blind_peer_seconds + tb.blind_peer_seconds,
+            ta.blind_peer_seconds + tb.blind_peer_seconds - ta.prove_seconds - tb.prove_seconds,
             ta.peer_slots + tb.peer_slots,
         ),
+        (
+            "proving (DLEQ)",
+            ta.prove_seconds + tb.prove_seconds,
+            ta.peer_slots + tb.peer_slots,
+        ),
+        ("verifying (DLEQ)", ta.verify_seconds + tb.verify_seconds, slots),
         ("matching", ta.match_seconds + tb.match_seconds, slots),
         ("messages", wire_seconds, slots),
     ] {

@@ -208,6 +208,8 @@ impl Party {
             session,
             previous: msg3.transcript(),
             populations: Vec::new(),
+            commitment: [0; 32],
+            proofs: Vec::new(),
             returned: Vec::new(),
             points: Vec::new(),
             records,

@@ -7,9 +7,7 @@ use std::path::PathBuf;
 
 /// Path of a file under the repository's `testdata/` folder.
 pub fn testdata(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel)
 }
 
 /// The lines of a test-data file, with 1-based line numbers; panics naming the file if absent.

@@ -375,7 +375,7 @@ fn counts_only_responder_narrows_the_session() {
 fn wrong_returned_count_is_refused() {
     let (p, cfg, ini, m1) = sample();
     let (_, mut m2) = Responder::respond(&p, &cfg, &m1).unwrap();
-    m2.returned.truncate(m2.returned.len() - 16);
+    m2.returned.truncate(m2.returned.len() - 32);
     let m2 = Message::decode(&m2.encode(), 100).unwrap();
     let e = ini.finish(&m2).unwrap_err();
     assert!(e.to_string().contains("returns 3 values for our 4 slots"), "{e}");

@@ -139,6 +139,20 @@ impl SessionKey {
         k.filter(|k| *k != Scalar::ZERO).map(Self::from_scalar)
     }
 
+    /// The commitment `k·G` sent in this side's first message: the partner checks every
+    /// value this side computes on its points against it.
+    pub(crate) fn commitment(&self) -> [u8; 32] {
+        (&self.k * curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE)
+            .compress()
+            .to_bytes()
+    }
+
+    /// A batched DLEQ proof (RFC 9497) that `k·C[i]` are the outputs, given the composite `M`
+    /// of the inputs; see [`super::proof`].
+    pub(crate) fn prove(&self, commitment: &[u8; 32], m: &RistrettoPoint, context: &[u8]) -> [u8; 64] {
+        super::proof::prove_composite_random(&self.k, commitment, m, context)
+    }
+
     /// `(k/2)·P`: doubling it during batched compression gives the bytes of `k·P`.
     pub(crate) fn half_mul(&self, point: &RistrettoPoint) -> RistrettoPoint {
         self.half * point
@@ -158,8 +172,12 @@ impl std::fmt::Debug for SessionKey {
     }
 }
 
-/// Decodes a peer's compressed point, refusing non-canonical and invalid encodings.
+/// Decodes a peer's compressed point, refusing non-canonical and invalid encodings and the
+/// identity (`k·0 = 0` for every key: an identity point would match whatever it meets).
 pub(crate) fn decompress(bytes: &[u8; 32]) -> Option<RistrettoPoint> {
+    if bytes == &[0u8; 32] {
+        return None;
+    }
     CompressedRistretto(*bytes).decompress()
 }
 

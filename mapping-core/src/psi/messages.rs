@@ -1,14 +1,15 @@
-//! The wire format: three self-describing binary messages, checked field by field before
-//! anything in them is used.
+//! The wire format: self-describing binary messages, checked field by field before anything
+//! in them is used.
 //!
 //! ```text
 //! offset size  field
 //! 0      6     magic "ACMAP\0"
-//! 6      1     version (1)
-//! 7      1     message type: 1 initiator's points, 2 responder's reply, 3 initiator's final
+//! 6      1     version (2)
+//! 7      1     message type: 1 initiator's points, 2 responder's reply, 3 initiator's final,
+//!              4 responder's records
 //! 8      1     mode: 0 matches, 1 counts only
 //! 9      1     slots per account (K), 1..=16
-//! 10     1     truncation: bytes kept of each double-blinded value, 16..=32
+//! 10     1     compared bytes T of each double-blinded value, 16..=32
 //! 11     1     reserved, 0
 //! 12     16    session id (chosen by the initiator)
 //! 28     16    transcript: first 16 bytes of the previous message's checksum (0 in step 1)
@@ -16,16 +17,22 @@
 //! 52     8     returned value count r
 //! 60     8     shared-records length s in bytes (types 3 and 4; within the message)
 //! 68     2     population count p (at most 1024)
-//! 70     ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
+//! 70     32    the sender's key commitment `k·G` (types 1 and 2; zero otherwise)
+//! 102    4     proof count q (types 2 and 3; zero otherwise)
+//! 106    ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
 //! ...    s     shared records: JSON, the fields the sender's policy shares for its matched
 //!              accounts (types 3 and 4)
-//! ...    r·T   returned double-blinded values, truncated to T bytes (types 2 and 3)
+//! ...    q·64  batched DLEQ proofs (RFC 9497 §2.2) that the returned values are the
+//!              partner's points times the committed key (types 2 and 3)
+//! ...    r·32  returned double-blinded values, whole (types 2 and 3)
 //! ...    n·K·32  the sender's blinded points, grouped by population (types 1 and 2)
 //! end-32 32    SHA-256 of everything before it (integrity, not authenticity)
 //! ```
 //!
-//! A decoder error names the field and what was wrong; lengths are checked against the
-//! bytes actually present (and the caller's set-size limit) before any allocation.
+//! Version 2 added the commitment and the proofs, and returns values whole (version 1
+//! truncated them to T bytes, which made them impossible to check). A decoder error names
+//! the field and what was wrong; lengths are checked against the bytes actually present
+//! (and the caller's set-size limit) before any allocation.
 
 use sha2::{Digest, Sha256};
 
@@ -34,8 +41,11 @@ use crate::error::{Error, Result};
 /// Magic bytes at the start of every message.
 pub const MAGIC: &[u8; 6] = b"ACMAP\0";
 /// Wire-format version.
-pub const VERSION: u8 = 1;
-const FIXED_HEADER: usize = 70;
+pub const VERSION: u8 = 2;
+const FIXED_HEADER: usize = 106;
+/// Bytes of one returned value on the wire (whole, so that its proof can be checked).
+pub const VALUE_BYTES: usize = 32;
+const PROOF: usize = super::proof::PROOF_BYTES;
 const CHECKSUM: usize = 32;
 const MAX_POPULATIONS: usize = 1024;
 const MAX_LABEL: usize = 256;
@@ -110,7 +120,7 @@ pub struct Message {
     pub mode: Mode,
     /// Slots per account (K).
     pub slots: u8,
-    /// Bytes kept of each double-blinded value.
+    /// Bytes of each double-blinded value compared when matching (values travel whole).
     pub truncation: u8,
     /// Session id.
     pub session: [u8; 16],
@@ -119,7 +129,11 @@ pub struct Message {
     pub previous: [u8; 16],
     /// The sender's populations in message order, with account counts (empty in step 3).
     pub populations: Vec<(String, u64)>,
-    /// Returned double-blinded values, `truncation` bytes each, concatenated.
+    /// The sender's key commitment `k·G` (steps 1 and 2; zero otherwise).
+    pub commitment: [u8; 32],
+    /// Batched DLEQ proofs for the returned values, 64 bytes each (steps 2 and 3).
+    pub proofs: Vec<u8>,
+    /// Returned double-blinded values, 32 bytes each, concatenated.
     pub returned: Vec<u8>,
     /// The sender's blinded points, 32 bytes each, `slots` per account, concatenated.
     pub points: Vec<u8>,
@@ -145,7 +159,7 @@ impl Message {
 
     /// Number of returned values.
     pub fn returned_count(&self) -> usize {
-        self.returned.len() / usize::from(self.truncation.max(1))
+        self.returned.len() / VALUE_BYTES
     }
 
     fn header(&self) -> Vec<u8> {
@@ -165,12 +179,15 @@ impl Message {
         out.extend_from_slice(&(self.returned_count() as u64).to_be_bytes());
         out.extend_from_slice(&(self.records.len() as u64).to_be_bytes());
         out.extend_from_slice(&(self.populations.len() as u16).to_be_bytes());
+        out.extend_from_slice(&self.commitment);
+        out.extend_from_slice(&((self.proofs.len() / PROOF) as u32).to_be_bytes());
         for (label, n) in &self.populations {
             out.extend_from_slice(&(label.len() as u16).to_be_bytes());
             out.extend_from_slice(label.as_bytes());
             out.extend_from_slice(&n.to_be_bytes());
         }
         out.extend_from_slice(&self.records);
+        out.extend_from_slice(&self.proofs);
         out
     }
 
@@ -223,6 +240,7 @@ impl Message {
     /// let m = Message {
     ///     kind: MessageType::InitiatorPoints, mode: Mode::Matches, slots: 1, truncation: 16,
     ///     session: [7; 16], previous: [0; 16], populations: vec![("Customers".into(), 1)],
+    ///     commitment: [1; 32], proofs: Vec::new(),
     ///     returned: Vec::new(), points: vec![0; 32], records: Vec::new(),
     /// };
     /// assert_eq!(m.clone().into_bytes(), m.encode());
@@ -299,6 +317,20 @@ impl Message {
         let returned_count = read_u64(52);
         let records_len = read_u64(60);
         let pop_count = usize::from(u16::from_be_bytes([bytes[68], bytes[69]]));
+        let mut commitment = [0u8; 32];
+        commitment.copy_from_slice(&bytes[70..102]);
+        let proof_count = u64::from(u32::from_be_bytes([bytes[102], bytes[103], bytes[104], bytes[105]]));
+        let commits = matches!(kind, MessageType::InitiatorPoints | MessageType::ResponderReply);
+        if commits == (commitment == [0u8; 32]) {
+            return Err(err(
+                "commitment",
+                if commits {
+                    format!("a step-{} message must carry the sender's key commitment", kind.step())
+                } else {
+                    format!("a step-{} message carries no key commitment", kind.step())
+                },
+            ));
+        }
         if accounts > max_accounts {
             return Err(Error::protocol(format!(
                 "the partner declares {accounts} accounts, more than this side accepts ({max_accounts}); \
@@ -366,8 +398,24 @@ impl Message {
         }
         let records = body[at..at + records_len as usize].to_vec();
         at += records_len as usize;
+        let proves = matches!(kind, MessageType::ResponderReply | MessageType::InitiatorFinal);
+        if !proves && proof_count != 0 {
+            return Err(err(
+                "proofs",
+                format!("a step-{} message carries no proofs", kind.step()),
+            ));
+        }
+        let proofs_len = proof_count * PROOF as u64;
+        if proofs_len > (body.len() - at) as u64 {
+            return Err(err(
+                "proofs",
+                format!("{proof_count} proofs announced, more than the message holds"),
+            ));
+        }
+        let proofs = body[at..at + proofs_len as usize].to_vec();
+        at += proofs_len as usize;
         let remaining = (body.len() - at) as u128;
-        let returned_len = u128::from(returned_count) * u128::from(truncation);
+        let returned_len = u128::from(returned_count) * VALUE_BYTES as u128;
         let points_len = u128::from(accounts) * u128::from(slots) * 32;
         let (want_returned, want_points) = match kind {
             MessageType::InitiatorPoints => (false, true),
@@ -411,6 +459,8 @@ impl Message {
             session,
             previous,
             populations,
+            commitment,
+            proofs,
             returned: body[at..returned_end].to_vec(),
             points: Vec::new(),
             records,
@@ -455,11 +505,23 @@ impl Message {
                 self.slots
             ));
         }
+        if self.commitment != [0u8; 32] {
+            s.push_str(&format!(
+                "  key commitment: {} (the sender's session key times the group generator; reveals nothing of the key)\n",
+                hex(&self.commitment)
+            ));
+        }
         if !self.returned.is_empty() {
             s.push_str(&format!(
-                "  returned values: {} (the partner's points blinded once more, {} bytes each)\n",
+                "  returned values: {} (the partner's points blinded once more, {VALUE_BYTES} bytes each; compared on {} bytes)\n",
                 self.returned_count(),
                 self.truncation
+            ));
+        }
+        if !self.proofs.is_empty() {
+            s.push_str(&format!(
+                "  proofs: {} (batched DLEQ proofs that the returned values use the committed key)\n",
+                self.proofs.len() / PROOF
             ));
         }
         s.push_str(

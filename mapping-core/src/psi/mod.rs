@@ -18,11 +18,15 @@
 //!
 //! - [`group`](self::hash_key): hashing to the group, the session key, batched compression;
 //! - [`Message`]: the wire format and its decoder;
+//! - [`generate_proof`] / [`verify_proof`]: the batched DLEQ proofs of RFC 9497 that each side
+//!   blinded with the key it committed to;
 //! - [`Initiator`] / [`Responder`]: the two state machines.
 
+mod blinding;
 mod cache;
 mod group;
 mod messages;
+mod proof;
 mod session;
 mod state;
 
@@ -31,4 +35,8 @@ pub use group::{
     HASH_DST,
 };
 pub use messages::{Message, MessageType, Mode, MAGIC, VERSION};
+pub use proof::{
+    generate_proof, hash_to_scalar, hash_to_scalar_dst, protocol_context, rfc9497_voprf_context, verify_proof,
+    PROOF_BATCH, PROOF_BYTES,
+};
 pub use session::{Initiator, PartyInput, Progress, PsiConfig, PsiMatch, PsiResult, Responder, Timings};

@@ -24,8 +24,9 @@ use rand_core::{OsRng, RngCore, SeedableRng};
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
+use super::blinding::{blind_and_prove, compress_doubled, verify_returned, Layout};
 use super::group::{decompress, hash_key, random_point, SessionKey, BATCH};
-use super::messages::{Message, MessageType, Mode};
+use super::messages::{Message, MessageType, Mode, VALUE_BYTES};
 use crate::error::{Error, Result};
 use crate::keys::{KeyType, KeyedAccounts, MatchKey};
 
@@ -46,7 +47,7 @@ impl Progress {
         self.0.as_ref().map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
-    fn add(&self, n: usize) {
+    pub(super) fn add(&self, n: usize) {
         if let Some(c) = &self.0 {
             c.fetch_add(n as u64, Ordering::Relaxed);
         }
@@ -80,6 +81,10 @@ pub struct PsiConfig {
     pub truncation: u8,
     /// The largest partner account count this side accepts (the set-size guard).
     pub max_peer_accounts: u64,
+    /// Matched slot pairs allowed per account of the smaller list and slot (default 64): an
+    /// honest list yields a few per account; a partner's repeated values would yield one
+    /// per equal pair and exhaust memory.
+    pub max_pair_factor: u64,
     /// Folder for the on-disk cache of `H(t)` of this side's keys (off when `None`).
     pub hash_cache: Option<std::path::PathBuf>,
     /// Counter advanced as slots are processed (for progress bars).
@@ -93,6 +98,7 @@ impl Default for PsiConfig {
             slots: 4,
             truncation: 16,
             max_peer_accounts: 1_000_000,
+            max_pair_factor: 64,
             hash_cache: None,
             progress: Progress::default(),
         }
@@ -148,6 +154,16 @@ impl PsiConfig {
     /// ```
     pub fn hash_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.hash_cache = Some(dir.into());
+        self
+    }
+
+    /// Sets the matched slot pairs allowed per account of the smaller list and slot.
+    ///
+    /// ```
+    /// assert_eq!(mapping_core::psi::PsiConfig::new().max_pair_factor(8).max_pair_factor, 8);
+    /// ```
+    pub fn max_pair_factor(mut self, factor: u64) -> Self {
+        self.max_pair_factor = factor.max(1);
         self
     }
 
@@ -265,6 +281,12 @@ pub struct Timings {
     pub blind_peer_seconds: f64,
     /// Indexing and comparing double-blinded values, building the result.
     pub match_seconds: f64,
+    /// Proving this side's returned values (part of `blind_peer_seconds`).
+    #[serde(default)]
+    pub prove_seconds: f64,
+    /// Checking the partner's proofs on the values it returned.
+    #[serde(default)]
+    pub verify_seconds: f64,
     /// Own slots (accounts × K).
     pub own_slots: u64,
     /// Own slots holding a key (the rest are random padding).
@@ -299,7 +321,10 @@ pub struct PsiResult {
 
 /// Own side of a session: key, message order and what each slot holds.
 pub(super) struct Side {
-    pub(super) key: SessionKey,
+    /// The session key; `None` once no step needs it (the responder after message 2).
+    pub(super) key: Option<SessionKey>,
+    /// `key·G`, sent in this side's first message.
+    pub(super) commitment: [u8; 32],
     /// Message position -> own account index.
     pub(super) order: Vec<u32>,
     /// Population index (into `populations`) of each message position.
@@ -307,6 +332,7 @@ pub(super) struct Side {
     pub(super) populations: Vec<(String, u64)>,
     /// Key type of each slot in message order, `None` for padding.
     pub(super) slot_types: Vec<Option<KeyType>>,
+    /// This side's points as sent: the partner's returned values are checked against them.
     pub(super) points: Vec<u8>,
     pub(super) timings: Timings,
 }
@@ -472,7 +498,8 @@ impl Side {
             ..Timings::default()
         };
         Ok(Side {
-            key: secret,
+            commitment: secret.commitment(),
+            key: Some(secret),
             order,
             position_population,
             populations,
@@ -497,76 +524,39 @@ fn shuffle<T>(items: &mut [T]) {
     }
 }
 
-/// Compresses `2·P` for each `P` and writes the first `width` bytes of each.
-fn compress_doubled(halves: &[RistrettoPoint], out: &mut [u8], width: usize) {
-    for (o, c) in out
-        .chunks_mut(width)
-        .zip(RistrettoPoint::double_and_compress_batch(halves))
-    {
-        o.copy_from_slice(&c.as_bytes()[..width]);
-    }
-}
-
-/// Blinds the partner's points with our key: decompress, multiply, compress, truncate.
-fn blind_peer_points(
-    key: &SessionKey,
-    points: &[u8],
-    width: usize,
-    what: &str,
-    progress: &Progress,
-) -> Result<Vec<u8>> {
-    let n = points.len() / 32;
-    let mut out = vec![0u8; n * width];
-    out.par_chunks_mut(BATCH * width)
-        .zip(points.par_chunks(BATCH * 32))
-        .enumerate()
-        .try_for_each(|(chunk, (out, points))| -> Result<()> {
-            let mut halves = Vec::with_capacity(BATCH);
-            for (i, p) in points.chunks_exact(32).enumerate() {
-                let bytes: &[u8; 32] = p
-                    .try_into()
-                    .map_err(|_| Error::message(what, "point is not 32 bytes"))?;
-                let point = decompress(bytes).ok_or_else(|| {
-                    Error::message(
-                        what,
-                        format!("value {} is not a valid ristretto255 encoding", chunk * BATCH + i),
-                    )
-                })?;
-                halves.push(key.half_mul(&point));
-            }
-            compress_doubled(&halves, out, width);
-            progress.add(halves.len());
-            Ok(())
-        })?;
-    Ok(out)
-}
-
-/// An index of values (`width` bytes each, in a borrowed buffer) for equality look-ups:
-/// an open-addressing table of value numbers (4 bytes a slot, at most 2/3 full), equal
-/// values chained through `next` so that a partner's repeated values cost no probing.
-/// The values are double-blinded points, uniformly random to anyone without both keys,
-/// so their first bytes serve as the hash.
+/// An index of values (`stride` bytes apart in a borrowed buffer, the first `width` bytes of
+/// each compared) for equality look-ups: an open-addressing table of value numbers (4 bytes
+/// a slot, at most 2/3 full), equal values chained through `next` so that a partner's
+/// repeated values cost no probing. The values are double-blinded points, uniformly random
+/// to anyone without both keys, so their first bytes serve as the hash.
 struct ValueIndex<'a> {
     values: &'a [u8],
+    stride: usize,
     width: usize,
     table: Vec<u32>,
     shift: u32,
     next: Vec<u32>,
+    /// The most times one value occurs.
+    longest: u32,
 }
 
 const NONE: u32 = u32::MAX;
 
 impl<'a> ValueIndex<'a> {
-    fn build(values: &'a [u8], width: usize) -> Self {
-        let n = values.len() / width;
+    fn build(values: &'a [u8], stride: usize, width: usize) -> Self {
+        let n = values.len() / stride;
         let size = (n + n / 2).next_power_of_two().max(16);
         let mut index = ValueIndex {
             values,
+            stride,
             width,
             table: vec![NONE; size],
             shift: 64 - size.trailing_zeros(),
             next: vec![NONE; n],
+            longest: u32::from(n > 0),
         };
+        // Chain length at each chain's head, to find the most repeated value.
+        let mut run = vec![1u32; n];
         let mask = size - 1;
         for i in 0..n {
             let v = index.value(i);
@@ -580,6 +570,8 @@ impl<'a> ValueIndex<'a> {
                 if index.value(held as usize) == v {
                     index.next[i] = held;
                     index.table[at] = i as u32;
+                    run[i] = run[held as usize] + 1;
+                    index.longest = index.longest.max(run[i]);
                     break;
                 }
                 at = (at + 1) & mask;
@@ -589,7 +581,7 @@ impl<'a> ValueIndex<'a> {
     }
 
     fn value(&self, i: usize) -> &'a [u8] {
-        &self.values[i * self.width..(i + 1) * self.width]
+        &self.values[i * self.stride..i * self.stride + self.width]
     }
 
     fn home(&self, v: &[u8]) -> usize {
@@ -598,7 +590,10 @@ impl<'a> ValueIndex<'a> {
         (u64::from_le_bytes(head).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
-    fn for_each_match(&self, value: &[u8], mut f: impl FnMut(usize)) {
+    /// Calls `f` with every index holding `value` (its first `width` bytes); stops early
+    /// when `f` returns false.
+    fn for_each_match(&self, value: &[u8], mut f: impl FnMut(usize) -> bool) {
+        let value = &value[..self.width];
         let mask = self.table.len() - 1;
         let mut at = self.home(value);
         loop {
@@ -609,7 +604,9 @@ impl<'a> ValueIndex<'a> {
             if self.value(held as usize) == value {
                 let mut i = held;
                 while i != NONE {
-                    f(i as usize);
+                    if !f(i as usize) {
+                        return;
+                    }
                     i = self.next[i as usize];
                 }
                 return;
@@ -748,14 +745,69 @@ fn returned_order(mode: Mode, values: Vec<u8>, partner_populations: &[(String, u
     }
 }
 
-/// (own slot, partner slot) for every returned own value equal to a partner value.
-fn match_slots(partner_values: &[u8], returned: &[u8], width: usize) -> Vec<(usize, usize)> {
-    let index = ValueIndex::build(partner_values, width);
-    let mut pairs = Vec::new();
-    for (own_slot, v) in returned.chunks_exact(width).enumerate() {
-        index.for_each_match(v, |peer_slot| pairs.push((own_slot, peer_slot)));
+/// Bounds on what an honest pair of lists can produce, checked while matching.
+struct PairLimits {
+    /// The partner's account count: an honest partner's value occurs at most once per
+    /// account (keys are distinct within an account; padding is random).
+    peer_accounts: u64,
+    /// The most slot pairs accepted.
+    max_pairs: u64,
+}
+
+impl PairLimits {
+    fn new(config: &PsiConfig, own_accounts: u64, peer_accounts: u64) -> Self {
+        let smaller = own_accounts.min(peer_accounts).max(1);
+        PairLimits {
+            peer_accounts,
+            max_pairs: smaller
+                .saturating_mul(u64::from(config.slots))
+                .saturating_mul(config.max_pair_factor),
+        }
     }
-    pairs
+}
+
+/// (own slot, partner slot) for every returned own value equal to a partner value.
+/// `partner_values` are this side's blinding of the partner's points (`stride` bytes apart);
+/// `returned` are this side's points blinded by the partner and verified (32 bytes each);
+/// `width` bytes are compared. Refuses what no honest list produces: a partner value repeated
+/// in more slots than the partner has accounts, or more pairs than the limit; it stops
+/// counting at the limit, so a hostile message costs no more memory than an honest one.
+fn match_slots(
+    partner_values: &[u8],
+    stride: usize,
+    returned: &[u8],
+    width: usize,
+    limits: &PairLimits,
+) -> Result<Vec<(usize, usize)>> {
+    let index = ValueIndex::build(partner_values, stride, width);
+    if u64::from(index.longest) > limits.peer_accounts {
+        return Err(Error::protocol(format!(
+            "one of the partner's values occurs in {} of its slots, but it has {} accounts: no honest list does \
+             that (a key occurs at most once per account); the session was stopped",
+            index.longest, limits.peer_accounts
+        )));
+    }
+    let mut pairs = Vec::new();
+    let mut over = false;
+    for (own_slot, v) in returned.chunks_exact(VALUE_BYTES).enumerate() {
+        index.for_each_match(v, |peer_slot| {
+            if pairs.len() as u64 >= limits.max_pairs {
+                over = true;
+                return false;
+            }
+            pairs.push((own_slot, peer_slot));
+            true
+        });
+        if over {
+            return Err(Error::protocol(format!(
+                "the partner's values make more than {} matched slot pairs, more than --max-pair-factor allows for \
+                 these list sizes; an honest list does not do this (raise the factor if both lists hold many \
+                 duplicate records)",
+                limits.max_pairs
+            )));
+        }
+    }
+    Ok(pairs)
 }
 
 fn check_message(
@@ -816,9 +868,10 @@ impl std::fmt::Debug for Initiator {
 }
 
 impl Initiator {
-    /// Starts a session: draws the key and session id, blinds every slot, returns message 1.
+    /// Starts a session: draws the key and session id, blinds every slot, returns message 1
+    /// with the key's commitment.
     pub fn start(input: &PartyInput, config: &PsiConfig) -> Result<(Initiator, Message)> {
-        let mut side = Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?;
+        let side = Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?;
         let mut session = [0u8; 16];
         OsRng.fill_bytes(&mut session);
         let msg = Message {
@@ -829,8 +882,10 @@ impl Initiator {
             session,
             previous: [0; 16],
             populations: side.populations.clone(),
+            commitment: side.commitment,
+            proofs: Vec::new(),
             returned: Vec::new(),
-            points: std::mem::take(&mut side.points),
+            points: side.points.clone(),
             records: Vec::new(),
         };
         let sent = msg.transcript();
@@ -861,7 +916,8 @@ impl Initiator {
         self
     }
 
-    /// Takes message 2: learns the matches and returns message 3 for the responder.
+    /// Takes message 2: checks the responder's proofs on the values it returned, learns the
+    /// matches, and returns message 3 (with this side's proofs) for the responder.
     pub fn finish(self, msg: &Message) -> Result<(PsiResult, Message)> {
         let c = &self.config;
         check_message(
@@ -877,17 +933,52 @@ impl Initiator {
         check_peer_size(msg.accounts(), c.max_peer_accounts)?;
         let k = usize::from(c.slots);
         let t = usize::from(c.truncation);
+        let mode = msg.mode;
         check_returned(msg, self.side.slot_types.len(), "message 2")?;
+        let key = self
+            .side
+            .key
+            .as_ref()
+            .ok_or_else(|| Error::protocol("this side's session key is gone; the session cannot continue"))?;
         let t0 = Instant::now();
-        let peer_values = blind_peer_points(&self.side.key, &msg.points, t, "message 2", &c.progress)?;
+        verify_returned(
+            &msg.commitment,
+            &self.side.points,
+            &msg.returned,
+            &msg.proofs,
+            &Layout::new(
+                mode,
+                &self.side.populations,
+                k,
+                &self.session,
+                MessageType::ResponderReply.step(),
+            ),
+            "message 2",
+        )?;
         let mut timings = self.side.timings;
+        timings.verify_seconds = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let blinded = blind_and_prove(
+            key,
+            &msg.points,
+            &Layout::new(
+                mode,
+                &msg.populations,
+                k,
+                &self.session,
+                MessageType::InitiatorFinal.step(),
+            ),
+            "message 2",
+            &c.progress,
+        )?;
         timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
+        timings.prove_seconds = blinded.prove_seconds;
         timings.peer_slots = (msg.points.len() / 32) as u64;
         let t0 = Instant::now();
-        let mode = msg.mode;
         // Padding slots hold random values, which match nothing.
-        let slot_pairs = match_slots(&peer_values, &msg.returned, t);
-        let returned = returned_order(mode, peer_values, &msg.populations, k * t);
+        let limits = PairLimits::new(c, self.side.order.len() as u64, msg.accounts());
+        let slot_pairs = match_slots(&blinded.values, VALUE_BYTES, &msg.returned, t, &limits)?;
+        let returned = returned_order(mode, blinded.values, &msg.populations, k * VALUE_BYTES);
         let mut result = collect_result(
             &self.side,
             msg.populations.clone(),
@@ -906,6 +997,8 @@ impl Initiator {
             session: self.session,
             previous: msg.transcript(),
             populations: Vec::new(),
+            commitment: [0; 32],
+            proofs: blinded.proofs,
             returned,
             points: Vec::new(),
             records: Vec::new(),
@@ -914,16 +1007,19 @@ impl Initiator {
     }
 }
 
-/// The responder, between sending message 2 and receiving message 3.
+/// The responder, between sending message 2 and receiving message 3. Holds no secret: the
+/// key is dropped (and zeroized) once message 2 is made.
 pub struct Responder {
     pub(super) side: Side,
     pub(super) config: PsiConfig,
     pub(super) session: [u8; 16],
     pub(super) sent: [u8; 16],
     pub(super) mode: Mode,
-    /// `b·a·H(t)` for the initiator's slots, in the initiator's order.
+    /// `b·a·H(t)` for the initiator's slots, in the initiator's order, first T bytes each.
     pub(super) peer_values: Vec<u8>,
     pub(super) peer_populations: Vec<(String, u64)>,
+    /// The initiator's key commitment from message 1: message 3's proofs are checked with it.
+    pub(super) peer_commitment: [u8; 32],
 }
 
 impl std::fmt::Debug for Responder {
@@ -933,12 +1029,18 @@ impl std::fmt::Debug for Responder {
 }
 
 impl Responder {
-    /// Takes message 1 and returns message 2. Refuses a partner over the set-size limit and
-    /// a different slot count; a counts-only responder turns a matches session into a
-    /// counts-only one (message 2 says so, and the initiator follows).
+    /// Takes message 1 and returns message 2. Refuses a partner over the set-size limit, a
+    /// different slot count and an invalid commitment; a counts-only responder turns a
+    /// matches session into a counts-only one (message 2 says so, and the initiator follows).
     pub fn respond(input: &PartyInput, config: &PsiConfig, msg: &Message) -> Result<(Responder, Message)> {
         check_message(msg, MessageType::InitiatorPoints, None, config.slots, config.truncation)?;
         check_peer_size(msg.accounts(), config.max_peer_accounts)?;
+        if decompress(&msg.commitment).is_none() {
+            return Err(Error::message(
+                "message 1",
+                "the partner's key commitment is not a valid group element (or is the identity)",
+            ));
+        }
         // The effective mode is what both allow: a counts-only side narrows a matches session.
         let mode = match (config.mode, msg.mode) {
             (Mode::CountsOnly, _) | (_, Mode::CountsOnly) => Mode::CountsOnly,
@@ -948,10 +1050,33 @@ impl Responder {
         let t = usize::from(config.truncation);
         let mut side = Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?;
         let t0 = Instant::now();
-        let peer_values = blind_peer_points(&side.key, &msg.points, t, "message 1", &config.progress)?;
+        let key = side
+            .key
+            .take()
+            .ok_or_else(|| Error::protocol("this side's session key is missing"))?;
+        let blinded = blind_and_prove(
+            &key,
+            &msg.points,
+            &Layout::new(
+                mode,
+                &msg.populations,
+                k,
+                &msg.session,
+                MessageType::ResponderReply.step(),
+            ),
+            "message 1",
+            &config.progress,
+        )?;
+        drop(key);
         side.timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
+        side.timings.prove_seconds = blinded.prove_seconds;
         side.timings.peer_slots = (msg.points.len() / 32) as u64;
-        let returned = returned_order(mode, peer_values.clone(), &msg.populations, k * t);
+        let peer_values: Vec<u8> = blinded
+            .values
+            .chunks_exact(VALUE_BYTES)
+            .flat_map(|v| v[..t].iter().copied())
+            .collect();
+        let returned = returned_order(mode, blinded.values, &msg.populations, k * VALUE_BYTES);
         let reply = Message {
             kind: MessageType::ResponderReply,
             mode,
@@ -960,8 +1085,10 @@ impl Responder {
             session: msg.session,
             previous: msg.transcript(),
             populations: side.populations.clone(),
+            commitment: side.commitment,
+            proofs: blinded.proofs,
             returned,
-            points: std::mem::take(&mut side.points),
+            points: side.points.clone(),
             records: Vec::new(),
         };
         let sent = reply.transcript();
@@ -974,6 +1101,7 @@ impl Responder {
                 mode,
                 peer_values,
                 peer_populations: msg.populations.clone(),
+                peer_commitment: msg.commitment,
             },
             reply,
         ))
@@ -989,7 +1117,8 @@ impl Responder {
         self.mode
     }
 
-    /// Takes message 3 and learns the matches.
+    /// Takes message 3: checks the initiator's proofs on the values it returned against the
+    /// commitment of message 1, then learns the matches.
     pub fn complete(self, msg: &Message) -> Result<PsiResult> {
         let c = &self.config;
         check_message(
@@ -1006,7 +1135,26 @@ impl Responder {
         let k = usize::from(c.slots);
         check_returned(msg, self.side.slot_types.len(), "message 3")?;
         let t0 = Instant::now();
-        let slot_pairs = match_slots(&self.peer_values, &msg.returned, t);
+        verify_returned(
+            &self.peer_commitment,
+            &self.side.points,
+            &msg.returned,
+            &msg.proofs,
+            &Layout::new(
+                self.mode,
+                &self.side.populations,
+                k,
+                &self.session,
+                MessageType::InitiatorFinal.step(),
+            ),
+            "message 3",
+        )?;
+        let mut timings = self.side.timings;
+        timings.verify_seconds = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let peer_accounts: u64 = self.peer_populations.iter().map(|(_, n)| n).sum();
+        let limits = PairLimits::new(c, self.side.order.len() as u64, peer_accounts);
+        let slot_pairs = match_slots(&self.peer_values, t, &msg.returned, t, &limits)?;
         let mut result = collect_result(
             &self.side,
             self.peer_populations.clone(),
@@ -1014,7 +1162,7 @@ impl Responder {
             k,
             self.mode,
             self.session,
-            self.side.timings,
+            timings,
         );
         result.timings.match_seconds = t0.elapsed().as_secs_f64();
         Ok(result)
@@ -1041,20 +1189,30 @@ mod tests {
             expected.entry(v.clone()).or_default().push(i);
             values.extend_from_slice(&v);
         }
-        let index = ValueIndex::build(&values, width);
+        let index = ValueIndex::build(&values, width, width);
         for (v, at) in &expected {
             let mut found = Vec::new();
-            index.for_each_match(v, |i| found.push(i));
+            index.for_each_match(v, |i| {
+                found.push(i);
+                true
+            });
             found.sort();
             assert_eq!(&found, at);
         }
         let mut none = 0;
-        index.for_each_match(&[0xAB; 16], |_| none += 1);
+        index.for_each_match(&[0xAB; 16], |_| {
+            none += 1;
+            true
+        });
         assert_eq!(none, 0);
         let same = vec![7u8; 16 * 100_000];
-        let index = ValueIndex::build(&same, 16);
+        let index = ValueIndex::build(&same, 16, 16);
         let mut n = 0;
-        index.for_each_match(&[7; 16], |_| n += 1);
+        index.for_each_match(&[7; 16], |_| {
+            n += 1;
+            true
+        });
         assert_eq!(n, 100_000);
+        assert_eq!(index.longest, 100_000);
     }
 }

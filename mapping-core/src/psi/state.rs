@@ -4,6 +4,8 @@
 //! returned by `save` is zeroized on drop.
 //!
 //! Format: magic `ACMAPST\0`, version, kind (1 initiator, 2 responder), fields, SHA-256.
+//! Only the initiator's state holds a key: the responder needs none after message 2, so its
+//! state file holds nothing secret beyond the list-derived values (still owner-only).
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -15,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::keys::KeyType;
 
 const MAGIC: &[u8; 8] = b"ACMAPST\0";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 struct Enc(Zeroizing<Vec<u8>>);
 
@@ -57,8 +59,16 @@ impl Enc {
         self.u64(c.max_peer_accounts);
     }
     fn side(&mut self, s: &Side) {
-        let key = Zeroizing::new(s.key.to_bytes());
-        self.0.extend_from_slice(&key[..]);
+        match &s.key {
+            Some(k) => {
+                self.u8(1);
+                let key = Zeroizing::new(k.to_bytes());
+                self.0.extend_from_slice(&key[..]);
+            }
+            None => self.u8(0),
+        }
+        self.0.extend_from_slice(&s.commitment);
+        self.bytes(&s.points);
         self.u32s(&s.order);
         self.u32s(&s.position_population);
         self.pops(&s.populations);
@@ -184,9 +194,21 @@ impl<'a> Dec<'a> {
         Ok(a)
     }
     fn side(&mut self, slots: u8) -> Result<Side> {
-        let mut key_bytes = Zeroizing::new([0u8; 32]);
-        key_bytes.copy_from_slice(self.take(32)?);
-        let key = SessionKey::from_bytes(*key_bytes).ok_or_else(|| bad("invalid session key"))?;
+        let key = match self.u8()? {
+            0 => None,
+            1 => {
+                let mut key_bytes = Zeroizing::new([0u8; 32]);
+                key_bytes.copy_from_slice(self.take(32)?);
+                Some(SessionKey::from_bytes(*key_bytes).ok_or_else(|| bad("invalid session key"))?)
+            }
+            _ => return Err(bad("invalid key marker")),
+        };
+        let mut commitment = [0u8; 32];
+        commitment.copy_from_slice(self.take(32)?);
+        if key.as_ref().is_some_and(|k| k.commitment() != commitment) {
+            return Err(bad("the key does not match its commitment"));
+        }
+        let points = self.bytes()?;
         let order = self.u32s()?;
         let position_population = self.u32s()?;
         let populations = self.pops()?;
@@ -201,24 +223,38 @@ impl<'a> Dec<'a> {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        let total: u64 = populations.iter().map(|(_, n)| n).sum();
+        let total = population_total(&populations)?;
+        let slot_count = order
+            .len()
+            .checked_mul(usize::from(slots))
+            .ok_or_else(|| bad("inconsistent contents"))?;
         if order.len() != position_population.len()
             || total != order.len() as u64
-            || slot_types.len() != order.len() * usize::from(slots)
+            || slot_types.len() != slot_count
+            || points.len() != slot_count.checked_mul(32).ok_or_else(|| bad("inconsistent contents"))?
             || position_population.iter().any(|p| *p as usize >= populations.len())
         {
             return Err(bad("inconsistent contents"));
         }
         Ok(Side {
             key,
+            commitment,
             order,
             position_population,
             populations,
             slot_types,
-            points: Vec::new(),
+            points,
             timings: Default::default(),
         })
     }
+}
+
+/// The sum of population sizes, refusing one that overflows.
+fn population_total(populations: &[(String, u64)]) -> Result<u64> {
+    populations
+        .iter()
+        .try_fold(0u64, |sum, (_, n)| sum.checked_add(*n))
+        .ok_or_else(|| bad("population sizes overflow"))
 }
 
 fn role(kind: u8) -> &'static str {
@@ -247,6 +283,9 @@ impl Initiator {
         let session = d.array16()?;
         let sent = d.array16()?;
         let side = d.side(config.slots)?;
+        if side.key.is_none() {
+            return Err(bad("the initiator's state holds no session key"));
+        }
         Ok(Initiator {
             side,
             config,
@@ -266,6 +305,7 @@ impl Responder {
         e.u8(mode_byte(self.mode));
         e.bytes(&self.peer_values);
         e.pops(&self.peer_populations);
+        e.0.extend_from_slice(&self.peer_commitment);
         e.side(&self.side);
         e.finish()
     }
@@ -279,9 +319,15 @@ impl Responder {
         let mode = d.mode()?;
         let peer_values = d.bytes()?;
         let peer_populations = d.pops()?;
+        let mut peer_commitment = [0u8; 32];
+        peer_commitment.copy_from_slice(d.take(32)?);
         let side = d.side(config.slots)?;
-        let peer_total: u64 = peer_populations.iter().map(|(_, n)| n).sum();
-        if peer_values.len() as u64 != peer_total * u64::from(config.slots) * u64::from(config.truncation) {
+        if side.key.is_some() {
+            return Err(bad("a responder's state holds no session key"));
+        }
+        let peer_total = population_total(&peer_populations)?;
+        let want = u128::from(peer_total) * u128::from(config.slots) * u128::from(config.truncation);
+        if peer_values.len() as u128 != want {
             return Err(bad("inconsistent contents"));
         }
         Ok(Responder {
@@ -292,6 +338,7 @@ impl Responder {
             mode,
             peer_values,
             peer_populations,
+            peer_commitment,
         })
     }
 }
@@ -328,6 +375,21 @@ mod tests {
         assert_eq!(ra.matches.len(), 2);
         assert_eq!(rb.matches.len(), 2);
         let _ = Message::decode(&m3.encode(), 10).unwrap();
+    }
+
+    /// Issue 11: the responder needs no key after message 2, so its state file holds none;
+    /// the initiator's holds exactly one 32-byte key.
+    #[test]
+    fn responder_state_holds_no_key() {
+        let cfg = PsiConfig::new().slots(1).unwrap();
+        let (ini, m1) = Initiator::start(&input(&["a"]), &cfg).unwrap();
+        let (resp, _) = Responder::respond(&input(&["a"]), &cfg, &m1).unwrap();
+        assert!(resp.side.key.is_none());
+        let saved = resp.save();
+        let restored = Responder::load(&saved).unwrap();
+        assert!(restored.side.key.is_none());
+        let key = ini.side.key.as_ref().unwrap().to_bytes();
+        assert!(ini.save().windows(32).any(|w| w == key));
     }
 
     #[test]

@@ -1,0 +1,225 @@
+//! A partner who writes its own messages (issue 11). Each test is one way to lie, built from
+//! an honest run that the attacker then changes (and reseals, so the checksum holds): each
+//! passes only when the lie gains nothing, that is the victim stops with an error and
+//! releases no records and no pairs.
+#![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
+
+use mapping_core::party::Party;
+use mapping_core::policy::SharingPolicy;
+use mapping_core::psi::{Initiator, Message, Mode, PartyInput, PsiConfig, Responder};
+use mapping_core::{ingest, IngestOptions, KeyConfig, KeyType, MatchKey, PreparedList};
+
+fn list(rows: usize) -> PreparedList {
+    let mut csv = String::from("Account Name,Website,Type\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Company{i} Inc,https://www.company{i}.com/,Customer\n"));
+    }
+    let d = ingest::read(csv.as_bytes(), "list.csv", &IngestOptions::new()).unwrap();
+    PreparedList::build(d, &KeyConfig::new())
+}
+
+fn party(rows: usize, max_peer: u64) -> Party {
+    let policy = SharingPolicy {
+        max_peer_accounts: max_peer,
+        ..SharingPolicy::default()
+    };
+    Party::new(list(rows), policy).unwrap()
+}
+
+fn wire(m: &Message) -> Message {
+    Message::decode(&m.encode(), u64::MAX).unwrap()
+}
+
+/// Review finding 1: a one-account initiator returns the first value of message 2 in every
+/// position of message 3. Before the fix the responder matched 2,973 of its 3,000 accounts
+/// and sent their records; now message 3's proofs fail and nothing is released.
+#[test]
+fn forged_message_3_releases_nothing() {
+    let attacker = party(1, 10_000);
+    let victim = party(3000, 10);
+    let (ini, m1) = attacker.start().unwrap();
+    let (resp, m2) = victim.respond(&wire(&m1)).unwrap();
+    let (_, honest3) = attacker.finish(ini, &wire(&m2)).unwrap();
+    let mut forged = honest3.clone();
+    let first = m2.returned[..32].to_vec();
+    forged.returned = first.repeat(forged.returned.len() / 32);
+    let e = victim.complete_responder(resp, &wire(&forged)).unwrap_err().to_string();
+    assert!(e.contains("message 3: proof 0") && e.contains("does not hold"), "{e}");
+}
+
+/// The same forgery with the proofs left out, or with one flipped bit in an honest proof.
+#[test]
+fn message_3_without_valid_proofs_is_refused() {
+    let attacker = party(1, 10_000);
+    let victim = party(50, 10);
+    for lie in 0..3 {
+        let (ini, m1) = attacker.start().unwrap();
+        let (resp, m2) = victim.respond(&wire(&m1)).unwrap();
+        let (_, mut m3) = attacker.finish(ini, &wire(&m2)).unwrap();
+        match lie {
+            0 => m3.proofs.clear(),
+            1 => m3.proofs[40] ^= 4,
+            _ => {
+                // A value of the right form, but for another partner point.
+                let v = m3.returned[32..64].to_vec();
+                m3.returned[..32].copy_from_slice(&v);
+            }
+        }
+        let e = victim.complete_responder(resp, &wire(&m3)).unwrap_err().to_string();
+        assert!(
+            e.contains("proofs for its returned values") || e.contains("does not hold"),
+            "lie {lie}: {e}"
+        );
+    }
+}
+
+/// Review finding 2: a message 2 of identity points whose returned values are all zero made
+/// `finish` match every account (`a·0 = 0`), and message 3 carried every record.
+#[test]
+fn identity_points_and_values_are_refused() {
+    let victim = party(3000, 10_000);
+    let attacker = party(1, 10_000);
+    for lie in 0..3 {
+        let (ini, m1) = victim.start().unwrap();
+        let (_, mut m2) = attacker.respond(&wire(&m1)).unwrap();
+        match lie {
+            0 => {
+                m2.points.iter_mut().for_each(|b| *b = 0);
+                m2.returned.iter_mut().for_each(|b| *b = 0);
+            }
+            1 => m2.points.iter_mut().for_each(|b| *b = 0),
+            _ => m2.returned[32 * 5..32 * 6].iter_mut().for_each(|b| *b = 0),
+        }
+        let e = victim.finish(ini, &wire(&m2)).unwrap_err().to_string();
+        assert!(
+            e.contains("is not a valid ristretto255 encoding (or is the identity)"),
+            "lie {lie}: {e}"
+        );
+    }
+}
+
+/// A commitment that is the identity (zero) is refused by the decoder, one that is not a
+/// point by the session.
+#[test]
+fn bad_commitments_are_refused() {
+    let p = party(3, 100);
+    let (_, mut m1) = p.start().unwrap();
+    m1.commitment = [0; 32];
+    let e = Message::decode(&m1.encode(), 100).unwrap_err().to_string();
+    assert!(e.contains("must carry the sender's key commitment"), "{e}");
+    m1.commitment = [0xff; 32];
+    let e = p.respond(&wire(&m1)).unwrap_err().to_string();
+    assert!(e.contains("key commitment is not a valid group element"), "{e}");
+}
+
+/// A responder that blinds with one key but commits to another (or proves with a third)
+/// gains nothing: its values fail the proofs against its commitment.
+#[test]
+fn commitment_of_another_key_is_refused() {
+    let victim = party(40, 10_000);
+    let attacker = party(40, 10_000);
+    let (ini, m1) = victim.start().unwrap();
+    let (_, mut m2) = attacker.respond(&wire(&m1)).unwrap();
+    let (_, other) = attacker.respond(&wire(&m1)).unwrap();
+    m2.commitment = other.commitment;
+    let e = victim.finish(ini, &wire(&m2)).unwrap_err().to_string();
+    assert!(e.contains("message 2: proof 0") && e.contains("does not hold"), "{e}");
+}
+
+/// In counts-only mode the values come back shuffled within population groups; a partner
+/// that blinds them with another key than its commitment is caught by the group proofs.
+#[test]
+fn counts_only_values_of_another_key_are_refused() {
+    let mut input = PartyInput::new();
+    for i in 0..30u32 {
+        let pop = if i % 3 == 0 { "Customers" } else { "Prospects" };
+        input.push(
+            pop,
+            vec![MatchKey {
+                kind: KeyType::Domain,
+                value: format!("c{i}.com"),
+            }],
+        );
+    }
+    let cfg = PsiConfig::new().slots(1).unwrap().mode(Mode::CountsOnly);
+    let (ini, m1) = Initiator::start(&input, &cfg).unwrap();
+    let (_, mut m2) = Responder::respond(&input, &cfg, &m1).unwrap();
+    let (_, other) = Responder::respond(&input, &cfg, &m1).unwrap();
+    // The other run's values, with this run's commitment and proofs.
+    m2.returned = other.returned;
+    let e = ini.finish(&wire(&m2)).unwrap_err().to_string();
+    assert!(e.contains("does not hold"), "{e}");
+}
+
+/// Review finding: a message of one value repeated made `match_slots` build one entry per
+/// equal pair (29 s, 3.4 GB for 3,000 accounts). A partner value in more slots than the
+/// partner has accounts is refused before any pair is built.
+#[test]
+fn a_value_repeated_beyond_the_partner_accounts_is_refused() {
+    let victim = party(3000, 10_000);
+    let attacker = party(3000, 10_000);
+    let (ini, m1) = victim.start().unwrap();
+    let (_, mut m2) = attacker.respond(&wire(&m1)).unwrap();
+    // The attacker's own points are its input; the returned values stay honest and proven.
+    let first = m2.points[..32].to_vec();
+    m2.points = first.repeat(m2.points.len() / 32);
+    let e = victim.finish(ini, &wire(&m2)).unwrap_err().to_string();
+    assert!(
+        e.contains("occurs in 12000 of its slots, but it has 3000 accounts"),
+        "{e}"
+    );
+}
+
+/// Lists that are all one key pass the repetition check (a key once per account) but would
+/// make every pair: the pair limit stops them, counting no further than the limit.
+#[test]
+fn more_pairs_than_the_limit_are_refused() {
+    let mut input = PartyInput::new();
+    for _ in 0..300 {
+        input.push(
+            "Customers",
+            vec![MatchKey {
+                kind: KeyType::Domain,
+                value: "same.com".into(),
+            }],
+        );
+    }
+    let strict = PsiConfig::new().slots(1).unwrap().max_pair_factor(64);
+    let loose = strict.clone().max_pair_factor(1000);
+    // The initiator refuses message 2.
+    let (ini, m1) = Initiator::start(&input, &strict).unwrap();
+    let (_, m2) = Responder::respond(&input, &loose, &m1).unwrap();
+    let e = ini.finish(&m2).unwrap_err().to_string();
+    assert!(e.contains("more than 19200 matched slot pairs"), "{e}");
+    // The responder refuses message 3.
+    let (ini, m1) = Initiator::start(&input, &loose).unwrap();
+    let (resp, m2) = Responder::respond(&input, &strict, &m1).unwrap();
+    let (_, m3) = ini.finish(&m2).unwrap();
+    let e = resp.complete(&m3).unwrap_err().to_string();
+    assert!(e.contains("more than 19200 matched slot pairs"), "{e}");
+    // With a factor that allows them, the 90,000 pairs are all found.
+    let (ini, m1) = Initiator::start(&input, &loose).unwrap();
+    let (resp, m2) = Responder::respond(&input, &loose, &m1).unwrap();
+    let (ra, m3) = ini.finish(&m2).unwrap();
+    let rb = resp.complete(&m3).unwrap();
+    assert_eq!((ra.matches.len(), rb.matches.len()), (90_000, 90_000));
+}
+
+/// Values and proofs of another session (same lists, same partner) are refused: the
+/// transcript and the proofs' context bind each message to its session.
+#[test]
+fn message_3_from_another_session_is_refused() {
+    let a = party(20, 10_000);
+    let b = party(20, 10_000);
+    let (ini1, m1a) = a.start().unwrap();
+    let (_, m2a) = b.respond(&wire(&m1a)).unwrap();
+    let (_, m3a) = a.finish(ini1, &wire(&m2a)).unwrap();
+    let (ini2, m1b) = a.start().unwrap();
+    let (resp2, m2b) = b.respond(&wire(&m1b)).unwrap();
+    drop(ini2);
+    let mut moved = m3a.clone();
+    moved.session = m2b.session;
+    moved.previous = m2b.transcript();
+    let e = b.complete_responder(resp2, &wire(&moved)).unwrap_err().to_string();
+    assert!(e.contains("does not hold"), "{e}");
+}
