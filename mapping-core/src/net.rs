@@ -423,6 +423,24 @@ pub fn new_code() -> String {
     s
 }
 
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Matches => "matches",
+        Mode::CountsOnly => "counts-only",
+    }
+}
+
+/// Whether two population lists hold the same labels with the same sizes (empty
+/// populations aside; order aside).
+fn same_populations(a: &[(String, u64)], b: &[(String, u64)]) -> bool {
+    let norm = |v: &[(String, u64)]| {
+        let mut v: Vec<(String, u64)> = v.iter().filter(|(_, n)| *n > 0).cloned().collect();
+        v.sort();
+        v
+    };
+    norm(a) == norm(b)
+}
+
 /// Runs a whole session on `stream`. `decide` sees the partner's declaration (after this
 /// side's limits were checked) and returns whether to proceed; `step` is told each step for
 /// progress display. Returns this side's mapping; writes nothing. Give the stream read and
@@ -477,15 +495,39 @@ pub fn run_session<S: Read + Write>(
     };
     let my_slots = mine.accounts.saturating_mul(u64::from(mine.slots));
     let their_slots = theirs.accounts.saturating_mul(u64::from(theirs.slots));
-    let check_declared = |ch: &mut Channel<S>, msg: &Message| -> Result<()> {
-        if msg.accounts() != theirs.accounts {
-            return Err(ch.abort(&format!(
+    // The declaration binds: what the partner's messages carry must be what the user
+    // approved, or the session stops before anything is computed on them.
+    let session_mode = match (mine.mode, theirs.mode) {
+        (Mode::Matches, Mode::Matches) => Mode::Matches,
+        _ => Mode::CountsOnly,
+    };
+    let check_declared = |ch: &mut Channel<S>, msg: &Message, mode: Mode| -> Result<()> {
+        let lie = if msg.accounts() != theirs.accounts {
+            Some(format!(
                 "the partner declared {} accounts but sent {}",
                 theirs.accounts,
                 msg.accounts()
-            )));
+            ))
+        } else if msg.mode != mode {
+            Some(format!(
+                "the partner's message is in {} mode, but the session was agreed in {} mode",
+                mode_name(msg.mode),
+                mode_name(mode)
+            ))
+        } else if msg.slots != theirs.slots {
+            Some(format!(
+                "the partner declared {} slots per account but sent {}",
+                theirs.slots, msg.slots
+            ))
+        } else if !same_populations(&msg.populations, &theirs.populations) {
+            Some("the partner's populations (labels or sizes) differ from its declaration".to_owned())
+        } else {
+            None
+        };
+        match lie {
+            Some(lie) => Err(ch.abort(&lie)),
+            None => Ok(()),
         }
-        Ok(())
     };
     let max = party.policy().max_peer_accounts;
     match role {
@@ -495,7 +537,7 @@ pub fn run_session<S: Read + Write>(
             ch.send_message(&m1)?;
             step("step 2: waiting for the partner");
             let m2 = ch.recv_message(bound(theirs.accounts, my_slots), max, "waiting for message 2")?;
-            check_declared(&mut ch, &m2)?;
+            check_declared(&mut ch, &m2, session_mode)?;
             step("step 3: matching");
             let (fin, m3) = party.finish(ini, &m2)?;
             ch.send_message(&m3)?;
@@ -506,7 +548,7 @@ pub fn run_session<S: Read + Write>(
         NetRole::Responder => {
             step("step 1: waiting for the partner");
             let m1 = ch.recv_message(bound(theirs.accounts, 0), max, "waiting for message 1")?;
-            check_declared(&mut ch, &m1)?;
+            check_declared(&mut ch, &m1, theirs.mode)?;
             step("step 2: blinding");
             let (resp, m2) = party.respond(&m1)?;
             ch.send_message(&m2)?;
@@ -539,12 +581,14 @@ mod tests {
     /// An initiator channel that has paired, declared `party` and been accepted: the point
     /// where a misbehaving partner can start sending whatever it likes.
     fn proceeded_initiator(addr: std::net::SocketAddr, party: &Party) -> Channel<TcpStream> {
+        declared_initiator(addr, &Declaration::of(party))
+    }
+
+    /// The same with any declaration.
+    fn declared_initiator(addr: std::net::SocketAddr, declaration: &Declaration) -> Channel<TcpStream> {
         let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
-        ch.send(
-            Frame::Declaration,
-            &serde_json::to_vec(&Declaration::of(party)).unwrap(),
-        )
-        .unwrap();
+        ch.send(Frame::Declaration, &serde_json::to_vec(declaration).unwrap())
+            .unwrap();
         ch.expect(Frame::Declaration, "test").unwrap();
         ch.send(Frame::Proceed, &[]).unwrap();
         ch.expect(Frame::Proceed, "test").unwrap();
@@ -578,6 +622,59 @@ mod tests {
         drop(ch); // the server drains until we close
         let err = server.join().unwrap();
         assert!(err.contains("declared 40 accounts but sent 80"), "{err}");
+    }
+
+    /// Issue 11: a partner that declares counts-only (and other sizes or labels), is
+    /// approved, then sends message 1 in matches mode (or with other populations) is refused
+    /// before anything is computed on it.
+    #[test]
+    fn declaration_binds_mode_and_populations() {
+        for lie in 0..2 {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let approved = std::sync::Arc::new(std::sync::Mutex::new(None));
+            let seen = approved.clone();
+            let server = std::thread::spawn(move || {
+                let (s, _) = listener.accept().unwrap();
+                let b = party(40);
+                run_session(
+                    s,
+                    NetRole::Responder,
+                    &b,
+                    "AAAA-BBBB-CCCC",
+                    |d| {
+                        *seen.lock().unwrap() = Some(d.mode);
+                        true
+                    },
+                    |_| {},
+                )
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+            });
+            let a = party(40);
+            let mut declared = Declaration::of(&a);
+            if lie == 0 {
+                declared.mode = Mode::CountsOnly;
+            } else {
+                declared.populations = vec![("Customers".into(), 40)];
+            }
+            let mut ch = declared_initiator(addr, &declared);
+            let (_, m1) = a.start().unwrap();
+            ch.send_message(&m1).unwrap();
+            let _ = ch.recv("test");
+            drop(ch);
+            let err = server.join().unwrap();
+            let want = if lie == 0 {
+                "the partner's message is in matches mode, but the session was agreed in counts-only mode"
+            } else {
+                "the partner's populations (labels or sizes) differ from its declaration"
+            };
+            assert!(err.contains(want), "lie {lie}: {err}");
+            if lie == 0 {
+                assert_eq!(*approved.lock().unwrap(), Some(Mode::CountsOnly));
+            }
+        }
     }
 
     /// A partner that pairs, proceeds, sends part of message 1 and disconnects.
