@@ -165,3 +165,63 @@ fn bundled_fixtures() {
 
 const FIXTURE_A: (usize, usize) = (2978, 22);
 const FIXTURE_B: (usize, usize) = (2973, 27);
+
+/// Issue 11: a stray opening quote swallowed the rest of the file into one field (1,000 rows
+/// read as 3, nothing rejected). Now the row with the stray quote is rejected with its own
+/// line, and every other row is read, in LF and CRLF files alike.
+#[test]
+fn a_stray_quote_rejects_its_row_and_nothing_else() {
+    for eol in ["\n", "\r\n"] {
+        let mut text = format!("Account Name,Website,Type{eol}");
+        for i in 0..1000 {
+            if i == 9 {
+                text.push_str(&format!("\"Acme, Inc,acme.com,Customer{eol}"));
+            } else {
+                text.push_str(&format!("Company {i},company{i}.com,Customer{eol}"));
+            }
+        }
+        let d = read(text.as_bytes());
+        accounted(&d);
+        assert_eq!(d.rows_read, 1000, "{eol:?}");
+        assert_eq!(d.accounts.len(), 999, "{eol:?}");
+        assert_eq!(d.rejects.len(), 1);
+        assert_eq!((d.rejects[0].row, d.rejects[0].line), (10, 11), "{eol:?}");
+        assert!(
+            d.rejects[0].reason.contains("does not close within 100 lines"),
+            "{}",
+            d.rejects[0].reason
+        );
+        let last = d.accounts.last().unwrap();
+        assert_eq!((last.row, last.line), (1000, 1001), "{eol:?}");
+    }
+}
+
+/// A single field longer than 64 KiB is a reject naming its line, not a memory sink.
+#[test]
+fn an_overlong_row_is_rejected() {
+    let text = format!(
+        "Name,Website\nAcme,acme.com\n{},x.com\nGlobex,globex.com\n",
+        "z".repeat(70_000)
+    );
+    let d = read(text.as_bytes());
+    accounted(&d);
+    assert_eq!(d.accounts.len(), 2);
+    assert_eq!((d.rejects[0].row, d.rejects[0].line), (2, 3));
+    assert!(d.rejects[0].reason.contains("longer than 64 KiB"));
+}
+
+/// Issue 11: 4,000 duplicate `Name` headers took 42 s (cubic); now they are named in
+/// linear time, uniquely.
+#[test]
+fn thousands_of_duplicate_headers_are_fast_and_unique() {
+    let mut text = vec!["Name"; 4000].join(",");
+    text.push_str("\nAcme\n");
+    let t = std::time::Instant::now();
+    let d = read(text.as_bytes());
+    assert!(t.elapsed().as_secs_f64() < 2.0, "{:?}", t.elapsed());
+    assert_eq!(d.headers.len(), 4000);
+    assert_eq!(d.headers[1], "Name (2)");
+    assert_eq!(d.headers[3999], "Name (4000)");
+    let unique: std::collections::HashSet<String> = d.headers.iter().map(|h| h.to_lowercase()).collect();
+    assert_eq!(unique.len(), 4000);
+}

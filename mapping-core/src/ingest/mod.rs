@@ -17,6 +17,7 @@
 
 mod columns;
 mod population;
+mod records;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -329,11 +330,15 @@ fn read_text<R: Read>(
     let mut input = BufReader::with_capacity(1 << 16, input);
     let head = fill_head(&mut input).map_err(|e| Error::io(Some(source.into()), e))?;
     let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(&head));
+    let gate = records::RecordGate::new(input, delimiter);
+    // The first line of each record, in the order the parser yields them.
+    let starts = gate.starts();
+    let next_start = || starts.borrow_mut().pop_front().unwrap_or(0);
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .from_reader(gate);
     let mut record = csv::ByteRecord::new();
     let mut decoded_1252 = 0u64;
     let csv_error = |e: csv::Error| -> Error {
@@ -348,6 +353,7 @@ fn read_text<R: Read>(
     if !csv.read_byte_record(&mut record).map_err(csv_error)? {
         return Err(ErrorKind::EmptyInput { source: source.into() }.into());
     }
+    next_start();
     let headers = header_names(&record, &mut decoded_1252);
     let columns = ColumnMap::detect(&headers, &options.columns, source)?;
     if !columns.has_identifier() {
@@ -376,7 +382,7 @@ fn read_text<R: Read>(
                 // A broken record (invalid quoting is tolerated by the parser; this is I/O or
                 // UTF-8 at the parser level): the row is rejected and reading goes on.
                 row += 1;
-                let line = e.position().map_or(0, |p| p.line());
+                let line = next_start();
                 rejects.push(Reject {
                     row,
                     line,
@@ -389,11 +395,33 @@ fn read_text<R: Read>(
                 continue;
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = next_start();
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue; // a blank line, or a row of empty cells (Excel's ",,,,"), is not a row
         }
         row += 1;
+        let marker = match record.get(0) {
+            Some(f) if record.len() == 1 && f == records::UNTERMINATED => Some(format!(
+                "a quoted field opens on this line and does not close within {} lines or {} KiB (a stray quote?); \
+                 the row was rejected and reading went on with the next line",
+                records::MAX_RECORD_LINES,
+                records::MAX_RECORD_BYTES / 1024
+            )),
+            Some(f) if record.len() == 1 && f == records::OVERLONG => Some(format!(
+                "the row is longer than {} KiB",
+                records::MAX_RECORD_BYTES / 1024
+            )),
+            _ => None,
+        };
+        if let Some(reason) = marker {
+            rejects.push(Reject {
+                row,
+                line,
+                column: None,
+                reason,
+            });
+            continue;
+        }
         if record.len() > headers.len() && record.iter().skip(headers.len()).any(|f| !f.trim_ascii().is_empty()) {
             rejects.push(Reject {
                 row,
@@ -466,8 +494,13 @@ fn decode_field(bytes: &[u8], decoded_1252: &mut u64) -> String {
     }
 }
 
+/// Header names, made unique case-insensitively (`Name`, `Name (2)`, ...). A set of used
+/// names and the next suffix per name keep this linear in the header's length (duplicate
+/// headers by the thousand are a hostile file's, not a CRM's).
 fn header_names(record: &csv::ByteRecord, decoded_1252: &mut u64) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(record.len());
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut next_suffix: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, field) in record.iter().enumerate() {
         let mut name = decode_field(field, decoded_1252)
             .trim_matches('\u{FEFF}')
@@ -476,12 +509,18 @@ fn header_names(record: &csv::ByteRecord, decoded_1252: &mut u64) -> Vec<String>
         if name.is_empty() {
             name = format!("column {}", i + 1);
         }
-        let base = name.clone();
-        let mut n = 2;
-        while names.iter().any(|existing| existing.eq_ignore_ascii_case(&name)) {
-            name = format!("{base} ({n})");
-            n += 1;
+        if used.contains(&name.to_ascii_lowercase()) {
+            let base = name.clone();
+            let n = next_suffix.entry(base.to_ascii_lowercase()).or_insert(2);
+            loop {
+                name = format!("{base} ({n})");
+                *n += 1;
+                if !used.contains(&name.to_ascii_lowercase()) {
+                    break;
+                }
+            }
         }
+        used.insert(name.to_ascii_lowercase());
         names.push(name);
     }
     names
