@@ -57,36 +57,9 @@ pub(crate) fn build_party(
     })
 }
 
-/// Writes a file atomically: a temporary file beside it, then a rename.
+/// Writes a file atomically and exclusively (see [`mapping_core::files`]).
 fn write_atomic(path: &Path, bytes: &[u8], owner_only: bool) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if owner_only {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = owner_only;
-    let result = (|| -> std::io::Result<()> {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
+    mapping_core::files::write_atomic(path, bytes, owner_only).with_context(|| format!("writing {}", path.display()))
 }
 
 fn write_message(path: &Path, msg: &Message) -> anyhow::Result<()> {
@@ -105,16 +78,9 @@ fn read_message(path: &Path, max_accounts: u64, own_slots: u64, partner_max: u64
         .saturating_add(max_accounts.saturating_mul(16 * 32))
         .saturating_add(own_slots.saturating_mul(32))
         .saturating_add(partner_max.saturating_mul(4096));
-    let len = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if len > limit {
-        bail!(
-            "{}: {len} bytes is larger than any message from a partner within your limits",
-            path.display()
-        );
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    // The read itself is bounded: a pipe or /dev/zero has no length to check first.
+    let bytes =
+        mapping_core::files::read_bounded(path, limit).with_context(|| format!("reading {}", path.display()))?;
     Message::decode(&bytes, max_accounts).with_context(|| format!("{}", path.display()))
 }
 
@@ -231,6 +197,18 @@ fn save_state(path: &Path, state: &StateFile) -> anyhow::Result<()> {
     text.push_str(&hex(&sum));
     text.push('\n');
     write_atomic(path, text.as_bytes(), true)
+}
+
+/// The state first, then the message: a message is never left for a session whose state
+/// could not be saved; if the message cannot be written, the state is removed again so the
+/// step can be rerun.
+fn save_state_then_message(state_path: &Path, state: &StateFile, msg_path: &Path, msg: &Message) -> anyhow::Result<()> {
+    save_state(state_path, state)?;
+    if let Err(e) = write_message(msg_path, msg) {
+        let _ = std::fs::remove_file(state_path);
+        return Err(e);
+    }
+    Ok(())
 }
 
 fn load_state(path: &Path) -> anyhow::Result<StateFile> {
@@ -397,8 +375,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
         &args.input,
         &args.session,
     );
-    write_message(&args.message, &msg)?;
-    save_state(&args.state, &state)?;
+    save_state_then_message(&args.state, &state, &args.message, &msg)?;
     if !args.session.quiet {
         eprint!("{}", msg.summary());
         eprintln!(
@@ -435,8 +412,7 @@ pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
         &args.input,
         &args.session,
     );
-    write_message(&args.message, &msg2)?;
-    save_state(&args.state, &state)?;
+    save_state_then_message(&args.state, &state, &args.message, &msg2)?;
     if !args.session.quiet {
         eprint!("{}", msg2.summary());
         eprintln!(
@@ -577,6 +553,8 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
             "sender_populations": msg.populations,
             "blinded_points": msg.points.len() / 32,
             "returned_values": msg.returned_count(),
+            "key_commitment": (msg.commitment != [0u8; 32]).then(|| hex(&msg.commitment).to_string()),
+            "proofs": msg.proofs.len() / mapping_core::psi::PROOF_BYTES,
             "shared_records": records,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -586,7 +564,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
             writeln!(out, "  shared records (as sent):")?;
             if let Ok(v) = serde_json::from_slice::<Vec<serde_json::Value>>(&msg.records) {
                 for r in v.iter().take(20) {
-                    writeln!(out, "    {r}")?;
+                    writeln!(out, "    {}", mapping_core::display::printable(&r.to_string()))?;
                 }
                 if v.len() > 20 {
                     writeln!(out, "    … {} more (use --json for all)", v.len() - 20)?;

@@ -315,6 +315,23 @@ fn exit_codes_and_clear_errors() {
         "larger than any message from a partner within your limits",
     );
     assert!(!dir.join("s.state").exists());
+    // Issue 11: the bound was read from metadata, which is 0 for /dev/zero and pipes; the
+    // read itself is bounded now.
+    fails(
+        &run(
+            bin().arg("respond").arg(fixture("b.csv")).args([
+                "--to",
+                "/dev/zero",
+                "--max-peer-accounts",
+                "10",
+                "--state",
+                "s.state",
+            ]),
+            &dir,
+        ),
+        "larger than",
+    );
+    assert!(!dir.join("s.state").exists());
     let usage = run(bin().args(["overlap"]), &dir);
     assert_eq!(usage.status.code(), Some(2));
 }
@@ -469,4 +486,80 @@ fn config_file_sets_columns_populations_and_keys() {
         &run(bin().args(["normalize", "odd.csv", "--config", "bad.toml"]), &dir),
         "bad.toml: invalid configuration",
     );
+}
+
+/// Issue 11: partner values that start with `=`, `+`, `-` or `@` reached matches.csv and
+/// crm_import.csv as they were (spreadsheet formula injection). Now they arrive as text.
+#[test]
+fn partner_formulas_reach_the_csv_files_as_text() {
+    let dir = tempdir("formulas");
+    std::fs::write(
+        dir.join("a.csv"),
+        "Account Name,Website,Type\nAcme,acme.com,Customer\nGlobex,globex.com,Customer\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.csv"),
+        "Company name,Website,Lifecycle Stage\n\"=HYPERLINK(\"\"http://x.invalid\"\",\"\"go\"\")\",acme.com,customer\n@SUM(1+1),globex.com,customer\n",
+    )
+    .unwrap();
+    ok(&run(
+        bin().args(["overlap", "a.csv", "b.csv", "--out", "out", "-q"]),
+        &dir,
+    ));
+    let text = std::fs::read_to_string(dir.join("out/matches.csv")).unwrap();
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+    assert!(text.contains("'@SUM(1+1)"), "{text}");
+    let mut r = csv::Reader::from_path(dir.join("out/matches.csv")).unwrap();
+    for rec in r.records() {
+        for cell in rec.unwrap().iter() {
+            assert!(!cell.starts_with(['=', '+', '@']), "{cell}");
+        }
+    }
+}
+
+/// Issue 11: `start` wrote the message before the state, so a failed state write left a
+/// message for a session that could not continue. Now the state comes first, and a failed
+/// message write removes it again: either both files exist or neither.
+#[test]
+fn start_leaves_both_files_or_neither() {
+    let dir = tempdir("order");
+    // The state cannot be written: no message appears.
+    fails(
+        &run(
+            bin().arg("start").arg(fixture("a.csv")).args([
+                "--message",
+                "m1.msg",
+                "--state",
+                "no-such-dir/s.state",
+                "-q",
+            ]),
+            &dir,
+        ),
+        "writing no-such-dir/s.state",
+    );
+    assert!(!dir.join("m1.msg").exists());
+    // The message cannot be written: the state is removed again, so the step can be rerun.
+    fails(
+        &run(
+            bin().arg("start").arg(fixture("a.csv")).args([
+                "--message",
+                "no-such-dir/m1.msg",
+                "--state",
+                "s.state",
+                "-q",
+            ]),
+            &dir,
+        ),
+        "writing no-such-dir/m1.msg",
+    );
+    assert!(!dir.join("s.state").exists());
+    ok(&run(
+        bin()
+            .arg("start")
+            .arg(fixture("a.csv"))
+            .args(["--message", "m1.msg", "--state", "s.state", "-q"]),
+        &dir,
+    ));
+    assert!(dir.join("m1.msg").exists() && dir.join("s.state").exists());
 }

@@ -23,7 +23,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod display;
 mod error;
+pub mod files;
 pub mod generate;
 pub mod ingest;
 pub mod keys;

@@ -36,6 +36,7 @@ use sha2::{Digest, Sha256};
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 use zeroize::Zeroizing;
 
+use crate::display::printable;
 use crate::error::{Error, Result};
 use crate::matching::Mapping;
 use crate::party::Party;
@@ -116,7 +117,11 @@ impl Declaration {
         let mut s = format!(
             "  accounts: {}\n  populations: {}\n  mode: {}\n  slots per account: {}\n  accepts partners up to {} accounts\n",
             self.accounts,
-            self.populations.iter().map(|(l, n)| format!("{l} {n}")).collect::<Vec<_>>().join(", "),
+            self.populations
+                .iter()
+                .map(|(l, n)| format!("{} {n}", printable(l)))
+                .collect::<Vec<_>>()
+                .join(", "),
             match self.mode {
                 Mode::Matches => "matches",
                 Mode::CountsOnly => "counts only",
@@ -127,11 +132,11 @@ impl Declaration {
         for (label, share, fields) in &self.sharing {
             let what = match share {
                 Share::Overlaps if fields.is_empty() => "matched accounts, no fields".to_owned(),
-                Share::Overlaps => format!("matched accounts with {}", fields.join(", ")),
+                Share::Overlaps => format!("matched accounts with {}", printable(&fields.join(", "))),
                 Share::Counts => "counts only".to_owned(),
                 Share::Hidden => "hidden".to_owned(),
             };
-            s.push_str(&format!("  shares {label}: {what}\n"));
+            s.push_str(&format!("  shares {}: {what}\n", printable(label)));
         }
         s
     }

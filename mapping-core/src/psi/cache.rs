@@ -9,7 +9,6 @@
 //! the key, so the file is as sensitive as the list itself: it is written owner-only (0600)
 //! where the user asks (`--cache DIR`), never by default. A damaged file is ignored.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -62,22 +61,5 @@ pub(crate) fn store(path: &Path, points: &[u8]) -> Result<()> {
     body.extend_from_slice(points);
     let sum = Sha256::digest(&body);
     body.extend_from_slice(&sum);
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| -> std::io::Result<()> {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(&body)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::io(Some(path.to_owned()), e))
+    crate::files::write_atomic(path, &body, true).map_err(|e| Error::io(Some(path.to_owned()), e))
 }

@@ -494,7 +494,7 @@ impl Message {
                 self.accounts()
             ));
             for (label, n) in &self.populations {
-                s.push_str(&format!("    {label}: {n}\n"));
+                s.push_str(&format!("    {}: {n}\n", crate::display::printable(label)));
             }
         }
         if !self.points.is_empty() {

@@ -400,15 +400,29 @@ impl Report {
     }
 }
 
-/// Writes one CSV file: the header, then the rows.
+/// Writes one CSV file: the header, then the rows, each cell through [`spreadsheet_safe`].
 fn write_csv(path: &Path, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
     let err = |e: csv::Error| Error::config(format!("writing {}: {e}", path.display()));
     let mut w = csv::Writer::from_path(path).map_err(err)?;
     w.write_record(header).map_err(err)?;
     for row in rows {
-        w.write_record(&row).map_err(err)?;
+        w.write_record(row.iter().map(|c| spreadsheet_safe(c).into_owned().into_bytes()))
+            .map_err(err)?;
     }
     w.flush().map_err(|e| Error::io(Some(path.to_owned()), e))
+}
+
+/// A cell as a spreadsheet will read it without running it: text that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return is a formula to Excel, LibreOffice and Google Sheets
+/// (a partner's "name" can be `=HYPERLINK(...)`), so it gets a leading `'` (OWASP's advice
+/// for CSV injection). Plain numbers (`-12.5`) are left as they are.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(cell.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    if risky && cell.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 fn build_matrix<'a>(account: &impl Fn(usize) -> &'a Own, mapping: &Mapping, has_amount: bool) -> Vec<MatrixCell> {
