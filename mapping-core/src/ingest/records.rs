@@ -34,16 +34,16 @@ enum Quote {
     Unquoted,
     Quoted,
     /// A quote inside a quoted field: closes it, or starts an escaped `""`.
-    ClosingQuote,
+    Escape,
 }
 
 /// The CSV parser's quoting rules (RFC 4180 with doubled quotes; a quote opens a quoted field
 /// only at the start of a field), one byte at a time.
 fn step(state: Quote, b: u8, delimiter: u8) -> Quote {
     match (state, b) {
-        (Quote::Quoted, b'"') => Quote::ClosingQuote,
+        (Quote::Quoted, b'"') => Quote::Escape,
         (Quote::Quoted, _) => Quote::Quoted,
-        (Quote::ClosingQuote, b'"') => Quote::Quoted,
+        (Quote::Escape, b'"') => Quote::Quoted,
         (Quote::FieldStart, b'"') => Quote::Quoted,
         (_, b'\n' | b'\r') => Quote::FieldStart,
         (_, b) if b == delimiter => Quote::FieldStart,
