@@ -326,7 +326,8 @@ pub struct LiveArgs {
     /// unattended runs; the limits are still enforced).
     #[arg(long)]
     pub yes: bool,
-    /// Seconds to wait for the partner at any step before giving up.
+    /// Seconds to wait for the partner at any step before giving up (pairing, from the
+    /// connection to the partner's declaration, must finish within this in all).
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
     #[command(flatten)]
@@ -343,6 +344,10 @@ pub struct ServeArgs {
     /// Pairing code (a new one is made and shown when absent).
     #[arg(long)]
     pub code: Option<String>,
+    /// Connections to accept before giving up: one that fails to pair (a wrong code, a port
+    /// probe, a silent or slow client) is logged and dropped, and serving goes on.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub attempts: u32,
     #[command(flatten)]
     pub live: LiveArgs,
 }

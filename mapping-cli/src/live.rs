@@ -2,13 +2,15 @@
 //! `mapping_core::net` (SPAKE2 pairing code, encrypted channel, declarations checked before
 //! any account data flows). The report is written only when the session succeeded.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use mapping_core::net::{new_code, normalize_code, run_session, Declaration, NetRole};
+use mapping_core::party::Party;
 use mapping_core::psi::Progress;
 
 use crate::args::{ConnectArgs, LiveArgs, ServeArgs};
@@ -44,13 +46,70 @@ fn decide(live: &LiveArgs, d: &Declaration) -> bool {
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-fn run(live: &LiveArgs, stream: TcpStream, role: NetRole, code: &str, title: &str) -> anyhow::Result<()> {
+/// A TCP stream whose reads end at a deadline for a whole step, not only after a quiet
+/// spell: a client trickling a byte every second cannot hold pairing open past it.
+struct Deadlined {
+    stream: TcpStream,
+    /// Until pairing completes; `None` afterwards (then only the per-read timeout holds).
+    until: Arc<Mutex<Option<Instant>>>,
+    per_read: Duration,
+}
+
+impl Read for Deadlined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
+        let wait = match until {
+            Some(t) => {
+                let left = t.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "pairing deadline"));
+                }
+                left.min(self.per_read)
+            }
+            None => self.per_read,
+        };
+        self.stream.set_read_timeout(Some(wait))?;
+        self.stream.read(buf)
+    }
+}
+
+impl Write for Deadlined {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// How a session on one connection ended.
+enum Outcome {
+    Done,
+    /// It failed before the partner proved it knows the code: not our partner (or not yet).
+    NotPaired(anyhow::Error),
+}
+
+/// Runs one session on `stream`; writes the report only when it succeeded.
+fn run(
+    live: &LiveArgs,
+    party: &Party,
+    progress: &Progress,
+    stream: TcpStream,
+    role: NetRole,
+    code: &str,
+    title: &str,
+) -> anyhow::Result<Outcome> {
     let t0 = Instant::now();
-    let policy = load_policy(live.session.policy.as_deref(), &live.session)?;
-    let progress = Progress::new();
-    let party = build_party(&live.accounts, &live.input, policy, live.session.cache.as_deref())?
-        .with_progress(progress.clone());
     prepare_stream(&stream, live.timeout)?;
+    let per_read = Duration::from_secs(live.timeout.max(1));
+    let until = Arc::new(Mutex::new(Some(Instant::now() + per_read)));
+    let stream = Deadlined {
+        stream,
+        until: until.clone(),
+        per_read,
+    };
+    let paired = AtomicBool::new(false);
     // One bar over this side's curve work: its own slots, and the partner's once declared.
     let bar = output::progress(party.slots_in_session(), "pairing", live.session.quiet);
     let done = AtomicBool::new(false);
@@ -65,22 +124,42 @@ fn run(live: &LiveArgs, stream: TcpStream, role: NetRole, code: &str, title: &st
             run_session(
                 stream,
                 role,
-                &party,
+                party,
                 code,
                 |d| {
                     bar.set_length(party.slots_in_session() + d.accounts * u64::from(d.slots));
                     bar.suspend(|| decide(live, d))
                 },
-                |step| bar.set_message(step.to_owned()),
+                |step| {
+                    if step != "pairing" && !paired.swap(true, Ordering::Relaxed) {
+                        *until.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    }
+                    bar.set_message(step.to_owned())
+                },
             )
         });
         done.store(true, Ordering::Relaxed);
         result
-    })??;
+    });
     bar.finish_and_clear();
+    let mapping = match mapping {
+        Ok(Ok(m)) => m,
+        Ok(Err(e)) if !paired.load(Ordering::Relaxed) => return Ok(Outcome::NotPaired(e.into())),
+        Ok(Err(e)) => return Err(e.into()),
+        Err(e) => return Err(e),
+    };
     let seconds = t0.elapsed().as_secs_f64();
-    let (report, written) = write_report(&party, &mapping, &live.out, seconds)?;
-    print_summary(title, &report, &live.out, &written, &live.session)
+    let (report, written) = write_report(party, &mapping, &live.out, seconds)?;
+    print_summary(title, &report, &live.out, &written, &live.session)?;
+    Ok(Outcome::Done)
+}
+
+fn prepared_party(live: &LiveArgs, progress: &Progress) -> anyhow::Result<Party> {
+    let policy = load_policy(live.session.policy.as_deref(), &live.session)?;
+    Ok(
+        build_party(&live.accounts, &live.input, policy, live.session.cache.as_deref())?
+            .with_progress(progress.clone()),
+    )
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -91,29 +170,39 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => new_code(),
     };
-    // Check the list before waiting for anyone.
-    build_party(
-        &args.live.accounts,
-        &args.live.input,
-        load_policy(args.live.session.policy.as_deref(), &args.live.session)?,
-        None,
-    )?;
+    // The list is read (and checked) before waiting for anyone.
+    let progress = Progress::new();
+    let party = prepared_party(&args.live, &progress)?;
     let listener = TcpListener::bind(&args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     eprintln!("acctmap: waiting for your partner on {addr}");
     if args.code.is_none() {
         eprintln!("acctmap: pairing code: {code}  (read it to your partner; they run `acctmap connect HOST:{} --code {code} ...`)", addr.port());
     }
-    let (stream, peer) = listener.accept().context("accepting a connection")?;
-    if !args.live.session.quiet {
-        eprintln!("acctmap: partner connected from {peer}");
+    for attempt in 1..=args.attempts {
+        let (stream, peer) = listener.accept().context("accepting a connection")?;
+        if !args.live.session.quiet {
+            eprintln!(
+                "acctmap: connection from {peer} ({attempt} of {} attempts)",
+                args.attempts
+            );
+        }
+        match run(
+            &args.live,
+            &party,
+            &progress,
+            stream,
+            NetRole::Responder,
+            &code,
+            &format!("acctmap serve: session with {peer}"),
+        )? {
+            Outcome::Done => return Ok(()),
+            Outcome::NotPaired(e) => eprintln!("acctmap: dropped {peer}: it did not pair: {e:#}"),
+        }
     }
-    run(
-        &args.live,
-        stream,
-        NetRole::Responder,
-        &code,
-        &format!("acctmap serve: session with {peer}"),
+    bail!(
+        "no partner completed pairing in {} connection attempts (see the messages above)",
+        args.attempts
     )
 }
 
@@ -127,13 +216,20 @@ pub fn connect(args: ConnectArgs) -> anyhow::Result<()> {
     let Some(addr) = addrs.first() else {
         bail!("{} resolves to no address", args.addr);
     };
+    let progress = Progress::new();
+    let party = prepared_party(&args.live, &progress)?;
     let stream = TcpStream::connect_timeout(addr, Duration::from_secs(args.live.timeout.max(1)))
         .with_context(|| format!("connecting to {}", args.addr))?;
-    run(
+    match run(
         &args.live,
+        &party,
+        &progress,
         stream,
         NetRole::Initiator,
         &args.code,
         &format!("acctmap connect: session with {}", args.addr),
-    )
+    )? {
+        Outcome::Done => Ok(()),
+        Outcome::NotPaired(e) => Err(e),
+    }
 }

@@ -338,26 +338,20 @@ fn exit_codes_and_clear_errors() {
 
 /// Starts `acctmap serve` on a free loopback port and returns the child and its address.
 fn serve(dir: &Path, code: &str, out: &str, yes: bool) -> (std::process::Child, String) {
+    serve_with(dir, code, out, yes, &["--timeout", "20"])
+}
+
+fn serve_with(dir: &Path, code: &str, out: &str, yes: bool, extra: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut cmd = bin();
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--code",
-        code,
-        "--out",
-        out,
-        "-q",
-        "--timeout",
-        "20",
-    ])
-    .arg("--accounts")
-    .arg(fixture("b.csv"))
-    .current_dir(dir)
-    .stdin(std::process::Stdio::null())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--code", code, "--out", out, "-q"])
+        .args(extra)
+        .arg("--accounts")
+        .arg(fixture("b.csv"))
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     if yes {
         cmd.arg("--yes");
     }
@@ -415,8 +409,9 @@ fn live_session_equals_overlap_and_wrong_code_writes_nothing() {
         .collect();
     assert_eq!(mirrored, pairs(&dir.join("ovl/matches.csv")));
 
-    // Wrong code: both sides fail, neither writes a report.
-    let (server, addr) = serve(&dir, "QX7P-M3KD-9WRT", "srv2", true);
+    // Wrong code: the client fails and writes nothing; the server drops it and, with one
+    // attempt allowed, gives up without a report.
+    let (server, addr) = serve_with(&dir, "QX7P-M3KD-9WRT", "srv2", true, &["--attempts", "1"]);
     let out = run(
         bin()
             .args(["connect", &addr, "--code", "QX7P-M3KD-9WRX", "--out", "cli2", "--yes"])
@@ -425,7 +420,8 @@ fn live_session_equals_overlap_and_wrong_code_writes_nothing() {
         &dir,
     );
     fails(&out, "pairing codes do not match");
-    assert_eq!(server.wait_with_output().unwrap().status.code(), Some(1));
+    let s = server.wait_with_output().unwrap();
+    assert_eq!(s.status.code(), Some(1));
     assert!(!dir.join("cli2").exists() && !dir.join("srv2").exists());
 
     // No terminal and no --yes: the server does not proceed, and says why.
@@ -562,4 +558,72 @@ fn start_leaves_both_files_or_neither() {
         &dir,
     ));
     assert!(dir.join("m1.msg").exists() && dir.join("s.state").exists());
+}
+
+/// Issue 11: `serve` exited when anyone probed the port, and a client trickling a byte every
+/// 2 s held the pre-authentication read far past --timeout. Now a wrong code, an HTTP
+/// request, a silent client and a trickler are each dropped within the timeout, and the
+/// real partner that comes after them gets its session.
+#[test]
+fn serve_outlasts_probes_and_slow_clients() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let dir = tempdir("probes");
+    let (server, addr) = serve_with(&dir, "QX7P-M3KD-9WRT", "srv", true, &["--timeout", "2"]);
+    // A wrong code.
+    let out = run(
+        bin()
+            .args(["connect", &addr, "--code", "QX7P-M3KD-9WRX", "--out", "bad", "--yes"])
+            .arg("--accounts")
+            .arg(fixture("a.csv")),
+        &dir,
+    );
+    fails(&out, "pairing codes do not match");
+    // An HTTP probe, answered with nothing useful and closed.
+    let mut http = TcpStream::connect(&addr).unwrap();
+    http.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut sink = Vec::new();
+    http.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = std::io::Read::read_to_end(&mut http, &mut sink);
+    // A silent client, then a trickler: one byte every 0.5 s, never a whole message.
+    let silent = TcpStream::connect(&addr).unwrap();
+    let mut trickler = TcpStream::connect(&addr).unwrap();
+    let t = Instant::now();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..40 {
+            if trickler.write_all(b"x").is_err() {
+                return t.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        t.elapsed()
+    });
+    let dropped_after = trickle.join().unwrap();
+    drop(silent);
+    // Silent (up to 2 s) and trickler (2 s from its turn) are both dropped well before the
+    // 20 s the trickle would have lasted.
+    assert!(dropped_after < Duration::from_secs(12), "{dropped_after:?}");
+    let out = run(
+        bin()
+            .args([
+                "connect",
+                &addr,
+                "--code",
+                "QX7P-M3KD-9WRT",
+                "--out",
+                "cli",
+                "--yes",
+                "-q",
+                "--json",
+            ])
+            .arg("--accounts")
+            .arg(fixture("a.csv")),
+        &dir,
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["summary"]["matched_pairs"], 884);
+    let s = server.wait_with_output().unwrap();
+    assert!(s.status.success());
+    assert!(dir.join("srv/matches.csv").exists() && !dir.join("bad").exists());
 }

@@ -242,7 +242,7 @@ impl<S: Read + Write> Channel<S> {
         if kind == Frame::Abort {
             return Err(Error::protocol(format!(
                 "the partner ended the session: {}",
-                String::from_utf8_lossy(&plain[1..])
+                printable(&String::from_utf8_lossy(&plain[1..]))
             )));
         }
         Ok((kind, plain[1..].to_vec()))
@@ -448,7 +448,8 @@ fn same_populations(a: &[(String, u64)], b: &[(String, u64)]) -> bool {
 
 /// Runs a whole session on `stream`. `decide` sees the partner's declaration (after this
 /// side's limits were checked) and returns whether to proceed; `step` is told each step for
-/// progress display. Returns this side's mapping; writes nothing. Give the stream read and
+/// progress display; the first step after `"pairing"` means the partner proved it knows the
+/// code. Returns this side's mapping; writes nothing. Give the stream read and
 /// write timeouts (as `acctmap serve`/`connect` do): every wait on the partner, including
 /// the short drain after refusing it, ends when a read times out.
 pub fn run_session<S: Read + Write>(
@@ -461,6 +462,7 @@ pub fn run_session<S: Read + Write>(
 ) -> Result<Mapping> {
     step("pairing");
     let mut ch = pair(stream, role, code)?;
+    step("paired: exchanging declarations");
     let mine = Declaration::of(party);
     let body = serde_json::to_vec(&mine).map_err(|e| Error::config(format!("declaration: {e}")))?;
     ch.send(Frame::Declaration, &body)?;
