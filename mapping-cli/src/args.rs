@@ -164,6 +164,11 @@ pub struct SessionArgs {
     /// Largest partner account count accepted (overrides the policy's max_peer_accounts).
     #[arg(long)]
     pub max_peer_accounts: Option<u64>,
+    /// Matched slot pairs accepted per account of the smaller list and slot (default 64; overrides
+    /// the policy's max_pair_factor): more cannot come from honest lists unless both hold many
+    /// duplicate records.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pair_factor: Option<u64>,
     /// Threads for the curve work (all cores by default).
     #[arg(long)]
     pub threads: Option<usize>,

@@ -25,6 +25,9 @@ pub(crate) fn load_policy(path: Option<&Path>, session: &SessionArgs) -> anyhow:
     if let Some(max) = session.max_peer_accounts {
         policy.max_peer_accounts = max;
     }
+    if let Some(factor) = session.max_pair_factor {
+        policy.max_pair_factor = factor;
+    }
     Ok(policy)
 }
 

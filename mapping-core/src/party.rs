@@ -86,7 +86,8 @@ impl Party {
         let config = PsiConfig::new()
             .mode(mode)
             .slots(list.config.slots)?
-            .max_peer_accounts(policy.max_peer_accounts);
+            .max_peer_accounts(policy.max_peer_accounts)
+            .max_pair_factor(policy.max_pair_factor);
         Ok(Party {
             list,
             policy,

@@ -15,6 +15,7 @@
 //!
 //! ```toml
 //! max_peer_accounts = 500000        # set-size guard (default 1,000,000)
+//! max_pair_factor = 64               # matched slot pairs per account of the smaller list (default 64)
 //! [default]
 //! share = "overlaps"
 //! fields = ["row", "record_id", "name", "domain"]
@@ -66,6 +67,7 @@ struct RuleFile {
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     max_peer_accounts: Option<u64>,
+    max_pair_factor: Option<u64>,
     default: Option<RuleFile>,
     #[serde(default)]
     population: BTreeMap<String, RuleFile>,
@@ -85,6 +87,9 @@ pub struct Rule {
 pub struct SharingPolicy {
     /// The largest partner set accepted.
     pub max_peer_accounts: u64,
+    /// Matched slot pairs accepted per account of the smaller list and slot (see
+    /// [`crate::psi::PsiConfig::max_pair_factor`]).
+    pub max_pair_factor: u64,
     /// Rule for populations without their own.
     pub default: Rule,
     /// Rules per population label.
@@ -95,6 +100,7 @@ impl Default for SharingPolicy {
     fn default() -> Self {
         Self {
             max_peer_accounts: 1_000_000,
+            max_pair_factor: 64,
             default: Rule {
                 share: Share::Overlaps,
                 fields: ["row", "record_id", "name", "domain"].map(String::from).to_vec(),
@@ -120,6 +126,9 @@ impl SharingPolicy {
         let mut policy = SharingPolicy::default();
         if let Some(max) = file.max_peer_accounts {
             policy.max_peer_accounts = max;
+        }
+        if let Some(factor) = file.max_pair_factor {
+            policy.max_pair_factor = factor.max(1);
         }
         let check = |fields: &[String]| -> Result<()> {
             for f in fields {

@@ -57,6 +57,7 @@ impl Enc {
         self.u8(c.slots);
         self.u8(c.truncation);
         self.u64(c.max_peer_accounts);
+        self.u64(c.max_pair_factor);
     }
     fn side(&mut self, s: &Side) {
         match &s.key {
@@ -179,6 +180,7 @@ impl<'a> Dec<'a> {
         let slots = self.u8()?;
         let truncation = self.u8()?;
         let max = self.u64()?;
+        let factor = self.u64()?;
         if !(1..=16).contains(&slots) || !(16..=32).contains(&truncation) {
             return Err(bad("invalid settings"));
         }
@@ -186,6 +188,7 @@ impl<'a> Dec<'a> {
             .mode(mode)
             .slots(usize::from(slots))?
             .max_peer_accounts(max)
+            .max_pair_factor(factor)
             .truncation(truncation))
     }
     fn array16(&mut self) -> Result<[u8; 16]> {
