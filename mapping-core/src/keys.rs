@@ -241,8 +241,9 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
                     for d in account
                         .domains
                         .iter()
-                        // Website and corporate e-mail domains alike; never a free-mail domain.
-                        .filter(|d| !d.domain.free_mail)
+                        // Website and corporate e-mail domains alike; never a free-mail domain,
+                        // nor a label under a government, school or locality suffix.
+                        .filter(|d| d.domain.brand_names_an_organisation())
                     {
                         push(KeyType::BrandName, format!("{}|{token}", d.domain.brand));
                     }

@@ -48,6 +48,65 @@ pub struct NormalizedDomain {
     pub free_mail: bool,
 }
 
+/// Labels of a public suffix under which the label left of it names a place, a school or a
+/// public body, not a brand: `granada.k12.co.us` (a school district) is not the brand
+/// "granada" of `granada.es` (a city) or `granada.com`.
+const NON_BRAND_SUFFIX_LABELS: &[&str] = &[
+    "gov",
+    "gouv",
+    "gob",
+    "govt",
+    "gv",
+    "go",
+    "gub",
+    "mil",
+    "edu",
+    "ac",
+    "sch",
+    "school",
+    "schools",
+    "k12",
+    "lib",
+    "cc",
+    "tec",
+    "muni",
+    "mun",
+    "kommune",
+    "city",
+    "town",
+    "state",
+    "police",
+    "nhs",
+    "parliament",
+];
+
+impl NormalizedDomain {
+    /// The public suffix (`co.uk` of `acme.co.uk`).
+    pub fn suffix(&self) -> &str {
+        self.registrable.get(self.brand.len() + 1..).unwrap_or_default()
+    }
+
+    /// Whether the brand label names an organisation that may hold the same label under
+    /// other suffixes: not under a government, municipal, state, school or academic suffix
+    /// (`gov.uk`, `k12.co.us`, `ac.jp`, `ca.us`, `.gov`, `.edu`), and not a free-mail domain.
+    ///
+    /// ```
+    /// use mapping_core::{normalize_domain, DomainSource};
+    /// let brand = |d: &str| normalize_domain(d, DomainSource::Website).unwrap().brand_names_an_organisation();
+    /// assert!(brand("granada.es") && brand("acme.co.uk"));
+    /// assert!(!brand("granada.k12.co.us") && !brand("camden.gov.uk") && !brand("ox.ac.uk"));
+    /// assert!(!brand("portland.or.us") && !brand("springfield.gov") && !brand("gmail.com"));
+    /// ```
+    pub fn brand_names_an_organisation(&self) -> bool {
+        if self.free_mail {
+            return false;
+        }
+        let labels: Vec<&str> = self.suffix().split('.').collect();
+        let us_state = labels.len() == 2 && labels[1] == "us" && labels[0].len() == 2;
+        !us_state && !labels.iter().any(|l| NON_BRAND_SUFFIX_LABELS.contains(l))
+    }
+}
+
 /// Why a value is not a usable domain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
@@ -108,6 +167,8 @@ pub(crate) fn is_invisible(c: char) -> bool {
 /// ```
 /// use mapping_core::{normalize_domain, DomainSource};
 /// let d = normalize_domain("https://Shop.ACME.co.uk:8443/en/?ref=x", DomainSource::Website).unwrap();
+/// assert_eq!(normalize_domain("https//www.acme.com/", DomainSource::Website).unwrap().registrable, "acme.com");
+/// assert_eq!(normalize_domain("http:/acme.com", DomainSource::Website).unwrap().registrable, "acme.com");
 /// assert_eq!(d.registrable, "acme.co.uk");
 /// assert_eq!(d.brand, "acme");
 /// let e = normalize_domain("jane.doe@eu.acme.de", DomainSource::Email).unwrap();
@@ -203,8 +264,39 @@ fn email_host(value: &str) -> Result<&str, DomainError> {
     }
 }
 
+/// Spellings of `http`/`https` that CRM users type (`htps`, `hhtp`, a lost `h`, defanged
+/// `hxxp`), for [`repair_scheme`].
+const SCHEME_TYPOS: &[&str] = &[
+    "https", "http", "htps", "htp", "hhtps", "hhtp", "ttps", "ttp", "hxxps", "hxxp",
+];
+
+/// `https//acme.com`, `http:/acme.com`, `http:\\acme.com`, `htps;//acme.com`: the host after
+/// a mistyped web scheme, or `None` when `value` does not start with one. A well-formed
+/// `scheme://` is left to the URL path.
+fn repair_scheme(value: &str) -> Option<&str> {
+    for typo in SCHEME_TYPOS {
+        let Some(head) = value.get(..typo.len()) else {
+            continue;
+        };
+        if !head.eq_ignore_ascii_case(typo) {
+            continue;
+        }
+        let rest = &value[typo.len()..];
+        let seps = rest
+            .bytes()
+            .take_while(|b| matches!(b, b':' | b';' | b'/' | b'\\'))
+            .count();
+        let sep = &rest[..seps];
+        if sep.contains(['/', '\\']) && sep != "://" {
+            return Some(&rest[seps..]);
+        }
+    }
+    None
+}
+
 /// The authority's host part of a URL or bare host; `Err` where a scheme is malformed.
 fn url_host(value: &str) -> Result<&str, DomainError> {
+    let value = repair_scheme(value).unwrap_or(value);
     let rest = if let Some(i) = value.find("://") {
         let scheme = &value[..i];
         let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())

@@ -91,19 +91,26 @@ pub fn normalize_account(account: &Account) -> NormalizedAccount {
         .chain(account.emails.iter().map(|v| (v, DomainSource::Email, "email")));
     for (value, source, field) in sources {
         match normalize_domain(value, source) {
-            Ok(d) if d.free_mail && source == DomainSource::Email => issues.push(FieldIssue {
+            // A free-mail, ISP or disposable domain names the mail provider, not the account,
+            // whichever column it comes from: every such row would match every other one.
+            Ok(d) if d.free_mail => issues.push(FieldIssue {
                 field,
                 value: value.clone(),
-                reason: format!("{} is a free-mail or ISP domain; not used for matching", d.registrable),
+                reason: format!(
+                    "{} is a free-mail, ISP or disposable mail domain{}; not used for matching (the row maps through its name)",
+                    d.registrable,
+                    if source == DomainSource::Website { " typed as a website" } else { "" }
+                ),
             }),
             Ok(d) => {
-                if d.free_mail {
+                if !d.brand_names_an_organisation() {
                     issues.push(FieldIssue {
                         field,
                         value: value.clone(),
                         reason: format!(
-                            "{} is on the free-mail list; used, but check this website",
-                            d.registrable
+                            "{} is a government, school, academic or locality suffix: the domain is used, but its label {:?} is not a brand (no BRAND_NAME key)",
+                            d.suffix(),
+                            d.brand
                         ),
                     });
                 }
