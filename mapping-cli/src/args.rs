@@ -42,6 +42,24 @@ pub enum Command {
     /// Benchmark the whole two-party mapping on generated lists, stage by stage, against the
     /// raw limit of the curve primitives on this machine.
     Bench(BenchArgs),
+    /// Score a matches.csv against ground truth: precision, recall and F1, recall per
+    /// difficulty class, precision per confidence tier, false pairs by cause.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The mapping's matches.csv (from `overlap` or `complete`).
+    pub matches: PathBuf,
+    /// Ground truth: a CSV with a_row, b_row and optionally class.
+    pub truth: PathBuf,
+    /// Per-row annotations (side, row, group, tags), as the sets in eval/ carry them: give
+    /// the false pairs' causes.
+    #[arg(long)]
+    pub rows: Option<PathBuf>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -298,6 +298,13 @@ pub(crate) fn print_summary(
         }
         _ => writeln!(out, "  matched:  {} pairs (counts only)", s.matched_pairs)?,
     }
+    if s.review_pairs > 0 {
+        writeln!(
+            out,
+            "  review:   {} candidate pairs the evidence does not decide (review.csv; not counted)",
+            s.review_pairs
+        )?;
+    }
     writeln!(out, "  report:   {}", out_dir.join("report.html").display())?;
     writeln!(out, "  time:     {seconds:.2} s")?;
     Ok(())

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => live::serve(a),
         Command::Connect(a) => live::connect(a),
+        Command::Eval(a) => normalize::eval(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -221,3 +221,45 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `acctmap eval`: scores a mapping against ground truth.
+pub fn eval(args: crate::args::EvalArgs) -> anyhow::Result<()> {
+    let e = mapping_core::evaluate::evaluate(&args.matches, &args.truth, args.rows.as_deref())?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?;
+        return Ok(());
+    }
+    let o = &e.overall;
+    writeln!(
+        out,
+        "{} pairs reported, {} true pairs, {} correct: precision {:.3}, recall {:.3}, F1 {:.3}",
+        o.found, o.true_pairs, o.correct, o.precision, o.recall, o.f1
+    )?;
+    let pct = |x: f64| format!("{x:.3}");
+    let rows: Vec<Vec<String>> = e
+        .by_class
+        .iter()
+        .map(|g| vec![g.name.clone(), g.total.to_string(), g.correct.to_string(), pct(g.rate)])
+        .collect();
+    writeln!(out, "\nrecall by class")?;
+    output::table(&mut out, &["class", "true pairs", "found", "recall"], &rows, 60)?;
+    let rows: Vec<Vec<String>> = e
+        .by_confidence
+        .iter()
+        .map(|g| vec![g.name.clone(), g.total.to_string(), g.correct.to_string(), pct(g.rate)])
+        .collect();
+    writeln!(out, "\nprecision by confidence")?;
+    output::table(&mut out, &["confidence", "pairs", "correct", "precision"], &rows, 60)?;
+    if !e.false_by_cause.is_empty() {
+        let rows: Vec<Vec<String>> = e
+            .false_by_cause
+            .iter()
+            .map(|(c, n)| vec![c.clone(), n.to_string()])
+            .collect();
+        writeln!(out, "\nfalse pairs by cause")?;
+        output::table(&mut out, &["cause", "pairs"], &rows, 60)?;
+    }
+    Ok(())
+}

@@ -102,7 +102,7 @@ fn overlap_writes_the_report() {
         &dir,
     ));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["summary"]["matched_pairs"], 884);
+    assert_eq!(v["summary"]["matched_pairs"], 878);
     for f in [
         "report.html",
         "matches.csv",
@@ -113,7 +113,7 @@ fn overlap_writes_the_report() {
     ] {
         assert!(dir.join("rep").join(f).is_file(), "{f}");
     }
-    assert_eq!(pairs(&dir.join("rep/matches.csv")).len(), 884);
+    assert_eq!(pairs(&dir.join("rep/matches.csv")).len(), 878);
 }
 
 #[test]
@@ -399,7 +399,7 @@ fn live_session_equals_overlap_and_wrong_code_writes_nothing() {
         &dir,
     );
     let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    assert_eq!(v["summary"]["matched_pairs"], 884);
+    assert_eq!(v["summary"]["matched_pairs"], 878);
     let s = server.wait_with_output().unwrap();
     assert!(s.status.success());
     assert_eq!(pairs(&dir.join("cli/matches.csv")), pairs(&dir.join("ovl/matches.csv")));
@@ -622,7 +622,7 @@ fn serve_outlasts_probes_and_slow_clients() {
         &dir,
     );
     let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    assert_eq!(v["summary"]["matched_pairs"], 884);
+    assert_eq!(v["summary"]["matched_pairs"], 878);
     let s = server.wait_with_output().unwrap();
     assert!(s.status.success());
     assert!(dir.join("srv/matches.csv").exists() && !dir.join("bad").exists());

@@ -41,6 +41,11 @@ pub enum KeyType {
     Name,
     /// Consonant skeleton of the normalized name (typo-tolerant).
     NameFuzzy,
+    /// Normalized name + which of domain and country the account holds (`acme|d1|c0`): a
+    /// marker that never decides a match, but when it matches, both sides know the other
+    /// holds the same fields, so a missing `DOMAIN` or `NAME_COUNTRY` match means the values
+    /// differ (see [`crate::decide`]).
+    NamePresence,
 }
 
 /// How much a matching key type says about two accounts being the same organisation.
@@ -57,11 +62,12 @@ pub enum Tier {
 
 impl KeyType {
     /// All key types, in priority order.
-    pub const ALL: [KeyType; 5] = [
+    pub const ALL: [KeyType; 6] = [
         KeyType::Domain,
         KeyType::BrandName,
         KeyType::NameCountry,
         KeyType::Name,
+        KeyType::NamePresence,
         KeyType::NameFuzzy,
     ];
 
@@ -73,6 +79,7 @@ impl KeyType {
             KeyType::NameCountry => 3,
             KeyType::Name => 4,
             KeyType::NameFuzzy => 5,
+            KeyType::NamePresence => 6,
         }
     }
 
@@ -86,7 +93,7 @@ impl KeyType {
         match self {
             KeyType::Domain | KeyType::BrandName | KeyType::NameCountry => Tier::Strong,
             KeyType::Name => Tier::Medium,
-            KeyType::NameFuzzy => Tier::Weak,
+            KeyType::NameFuzzy | KeyType::NamePresence => Tier::Weak,
         }
     }
 
@@ -98,6 +105,7 @@ impl KeyType {
             KeyType::NameCountry => "NAME_COUNTRY",
             KeyType::Name => "NAME",
             KeyType::NameFuzzy => "NAME_FUZZY",
+            KeyType::NamePresence => "NAME_PRESENCE",
         }
     }
 
@@ -178,7 +186,7 @@ impl KeyConfig {
         for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let t = KeyType::parse(name).ok_or_else(|| {
                 Error::config(format!(
-                    "unknown key type {name:?}; known: domain, brand_name, name_country, name, name_fuzzy"
+                    "unknown key type {name:?}; known: domain, brand_name, name_country, name, name_presence, name_fuzzy"
                 ))
             })?;
             if !types.contains(&t) {
@@ -262,6 +270,15 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
             KeyType::NameFuzzy => {
                 if let Some(skeleton) = account.name.as_deref().and_then(skeleton) {
                     push(KeyType::NameFuzzy, skeleton);
+                }
+            }
+            KeyType::NamePresence => {
+                if let Some(name) = &account.name {
+                    let presence = crate::decide::Presence {
+                        domain: !account.domains.is_empty(),
+                        country: account.country.is_some(),
+                    };
+                    push(KeyType::NamePresence, format!("{name}{}", presence.suffix()));
                 }
             }
         }

@@ -23,8 +23,10 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod decide;
 pub mod display;
 mod error;
+pub mod evaluate;
 pub mod files;
 pub mod generate;
 pub mod ingest;

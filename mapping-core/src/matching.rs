@@ -8,7 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::keys::{KeyType, Tier};
+use crate::decide::{decide_pair, Decision, Verdict};
+use crate::keys::{KeyType, KeyedAccounts, Tier};
 use crate::psi::{Mode, PsiResult, Timings};
 
 /// One matched account pair, from this side's view.
@@ -24,6 +25,8 @@ pub struct MatchedPair {
     pub key_types: Vec<KeyType>,
     /// Strongest tier among the matched key types.
     pub confidence: Tier,
+    /// The verdict, score and levels of the decision rule ([`crate::decide`]).
+    pub decision: Decision,
     /// Fields the partner's policy shared for its account (empty when none).
     pub partner_fields: Vec<(String, String)>,
 }
@@ -58,21 +61,35 @@ pub struct Mapping {
     pub own_populations: Vec<(String, u64)>,
     /// The partner's populations, with sizes.
     pub partner_populations: Vec<(String, u64)>,
-    /// Distinct matched account pairs per own × partner population.
+    /// Distinct decided pairs per own × partner population (in counts-only mode, where no
+    /// rule can run, every candidate pair).
     pub pair_counts: Vec<Vec<u64>>,
-    /// The pairs (empty in counts-only mode).
+    /// The decided pairs (empty in counts-only mode).
     pub pairs: Vec<MatchedPair>,
+    /// Candidate pairs for a person to review: not in the counts.
+    pub review: Vec<MatchedPair>,
     /// What this side disclosed.
     pub disclosure: Disclosure,
     /// Where this side's protocol time went.
     pub timings: Timings,
 }
 
+/// Drops the candidate pairs the decision rule rejects (before any record is made for
+/// them); both partners drop the same ones. Counts-only results are left as they are.
+pub fn retain_candidates(result: &mut PsiResult, own: &KeyedAccounts) {
+    if result.mode == Mode::Matches {
+        result
+            .matches
+            .retain(|m| decide_pair(m, own).verdict != Verdict::NoMatch);
+    }
+}
+
 impl Mapping {
     /// Builds the mapping; `partner_records` holds the partner's shared fields by its
-    /// account handle.
+    /// account handle; `own` is this side's keyed list (for the decision rule).
     pub fn build(
         result: &PsiResult,
+        own: &KeyedAccounts,
         mut partner_records: BTreeMap<u64, Vec<(String, String)>>,
         disclosure: Disclosure,
     ) -> Mapping {
@@ -81,7 +98,7 @@ impl Mapping {
         for m in &result.matches {
             *remaining.entry(m.peer_account).or_default() += 1;
         }
-        let pairs = result
+        let (pairs, review): (Vec<MatchedPair>, Vec<MatchedPair>) = result
             .matches
             .iter()
             .map(|m| {
@@ -99,17 +116,54 @@ impl Mapping {
                     partner_population: result.peer_populations[m.peer_population].0.clone(),
                     key_types: m.key_types.clone(),
                     confidence,
+                    decision: decide_pair(m, own),
                     partner_fields: partner_fields.unwrap_or_default(),
                 }
             })
-            .collect();
+            .filter(|p| p.decision.verdict != Verdict::NoMatch)
+            .partition(|p| p.decision.verdict == Verdict::Match);
+        let pair_counts = match result.mode {
+            Mode::CountsOnly => result.pair_counts.clone(),
+            Mode::Matches => {
+                let own_pop: BTreeMap<usize, usize> = result
+                    .matches
+                    .iter()
+                    .map(|m| (m.own_account, m.own_position))
+                    .filter_map(|(a, pos)| {
+                        let mut end = 0u64;
+                        result
+                            .own_populations
+                            .iter()
+                            .position(|(_, n)| {
+                                end += n;
+                                pos < end
+                            })
+                            .map(|p| (a, p))
+                    })
+                    .collect();
+                let peer_pop: BTreeMap<&str, usize> = result
+                    .peer_populations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (l, _))| (l.as_str(), i))
+                    .collect();
+                let mut counts = vec![vec![0u64; result.peer_populations.len()]; result.own_populations.len()];
+                for p in &pairs {
+                    if let (Some(o), Some(q)) = (own_pop.get(&p.own), peer_pop.get(p.partner_population.as_str())) {
+                        counts[*o][*q] += 1;
+                    }
+                }
+                counts
+            }
+        };
         Mapping {
             mode: result.mode,
             session: result.session.iter().map(|b| format!("{b:02x}")).collect(),
             own_populations: result.own_populations.clone(),
             partner_populations: result.peer_populations.clone(),
-            pair_counts: result.pair_counts.clone(),
+            pair_counts,
             pairs,
+            review,
             disclosure,
             timings: result.timings,
         }

@@ -178,7 +178,8 @@ impl Party {
 
     /// Initiator, step 3: learns the matches, returns message 3 with this side's records.
     pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
-        let (result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
+        let (mut result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
+        crate::matching::retain_candidates(&mut result, &self.list.keyed);
         let (records, records_sent, fields) = self.records(&result)?;
         msg3.records = records;
         Ok((
@@ -198,7 +199,8 @@ impl Party {
     pub fn complete_responder(&self, responder: Responder, msg3: &Message) -> Result<(Mapping, Message)> {
         let mode = responder.mode();
         let session = responder.session();
-        let result = responder.complete(msg3)?;
+        let mut result = responder.complete(msg3)?;
+        crate::matching::retain_candidates(&mut result, &self.list.keyed);
         let partner = parse_records(&msg3.records, &result, "message 3")?;
         let (records, records_sent, fields) = self.records(&result)?;
         let msg4 = Message {
@@ -216,7 +218,7 @@ impl Party {
             records,
         };
         let disclosure = self.disclosure(&result, records_sent, fields);
-        Ok((Mapping::build(&result, partner, disclosure), msg4))
+        Ok((Mapping::build(&result, &self.list.keyed, partner, disclosure), msg4))
     }
 
     /// Initiator, after message 4: the mapping with the responder's records.
@@ -240,7 +242,7 @@ impl Party {
         }
         let partner = parse_records(&msg4.records, &finished.result, "message 4")?;
         let disclosure = self.disclosure(&finished.result, finished.records_sent, finished.fields_sent.clone());
-        Ok(Mapping::build(&finished.result, partner, disclosure))
+        Ok(Mapping::build(&finished.result, &self.list.keyed, partner, disclosure))
     }
 
     /// Checks that a state file's fingerprint matches this party (the list is unchanged).

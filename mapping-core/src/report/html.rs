@@ -115,6 +115,9 @@ const SCRIPT: &str = r#"
 "#;
 
 /// Renders the page.
+/// Review rows shown on the page (review.csv has all).
+const MAX_REVIEW_SHOWN: usize = 500;
+
 pub(super) fn render(r: &Report) -> String {
     let s = &r.summary;
     let mut h = String::with_capacity(64 * 1024 + r.matches.len() * 300);
@@ -278,6 +281,40 @@ pub(super) fn render(r: &Report) -> String {
             h,
             "<script type=\"application/json\" id=\"matches-data\">{json}</script></section>"
         );
+    }
+    // Review candidates: pairs the decision rule did not decide, never in the counts.
+    if s.mode == Mode::Matches && !r.review.is_empty() {
+        let _ = write!(
+            h,
+            "<section id=\"review\"><h2>For review ({})</h2><p class=\"muted\">Candidate pairs whose evidence \
+             is not enough for a match (a name without its country, a brand label with a first name word): not \
+             in the counts above. review.csv has all of them, with the score and the evidence of each.</p>\
+             <div class=\"scroll\"><table><thead><tr><th>your row</th><th>your name</th><th>partner row</th>\
+             <th>partner name</th><th>matched keys</th><th>evidence</th></tr></thead><tbody>",
+            num(r.review.len() as u64)
+        );
+        for m in r.review.iter().take(MAX_REVIEW_SHOWN) {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                m.a_row,
+                esc(&m.a_name),
+                esc(&m.b_row),
+                esc(&m.b_name),
+                esc(&m.matched_keys),
+                esc(&m.evidence)
+            );
+        }
+        h.push_str("</tbody></table></div>");
+        if r.review.len() > MAX_REVIEW_SHOWN {
+            let _ = write!(
+                h,
+                "<p class=\"muted\">The first {} of {}; review.csv has all of them.</p>",
+                num(MAX_REVIEW_SHOWN as u64),
+                num(r.review.len() as u64)
+            );
+        }
+        h.push_str("</section>");
     }
     // Rejects
     let _ = write!(

@@ -64,6 +64,10 @@ pub struct MatchRow {
     pub matched_keys: String,
     /// `strong`, `medium` or `weak`.
     pub confidence: String,
+    /// The decision rule's score ([`crate::decide`]).
+    pub score: f64,
+    /// The levels behind the score: `name=agree(+7) domain=unknown(+0) country=agree(+3)`.
+    pub evidence: String,
     /// Own owner.
     pub a_owner: String,
     /// Own amount.
@@ -91,8 +95,10 @@ pub struct Summary {
     pub accounts_in_session: u64,
     /// Partner accounts in the session.
     pub partner_accounts: u64,
-    /// Matched account pairs.
+    /// Matched account pairs (decided matches).
     pub matched_pairs: u64,
+    /// Candidate pairs for review (in review.csv; not in the counts).
+    pub review_pairs: u64,
     /// Own accounts with a match (matches mode).
     pub own_accounts_matched: Option<u64>,
     /// Partner accounts with a match (matches mode).
@@ -116,6 +122,8 @@ pub struct Report {
     pub matrix: Vec<MatrixCell>,
     /// Matched pairs.
     pub matches: Vec<MatchRow>,
+    /// Candidate pairs for review.
+    pub review: Vec<MatchRow>,
     /// Rejected rows.
     pub rejects: Vec<crate::ingest::Reject>,
     /// What this side sent.
@@ -148,9 +156,10 @@ impl Report {
     pub fn build(list: &PreparedList, mapping: &Mapping) -> Result<Report> {
         let has_amount = list.columns.amount.is_some();
         let own_matched: BTreeSet<usize> = mapping.pairs.iter().map(|p| p.own).collect();
+        let own_shown: BTreeSet<usize> = mapping.pairs.iter().chain(&mapping.review).map(|p| p.own).collect();
         // What the report shows of each matched own account, read one batch at a time.
-        let mut shown: HashMap<usize, Own> = HashMap::with_capacity(own_matched.len());
-        list.for_each_detail(&own_matched, |i, a| {
+        let mut shown: HashMap<usize, Own> = HashMap::with_capacity(own_shown.len());
+        list.for_each_detail(&own_shown, |i, a| {
             shown.insert(
                 i,
                 Own {
@@ -165,38 +174,42 @@ impl Report {
             );
         })?;
         let account = |i: usize| -> &Own { &shown[&i] };
-        let mut matches: Vec<MatchRow> = mapping
-            .pairs
-            .iter()
-            .map(|p| {
-                let a = account(p.own);
-                let f = &p.partner_fields;
-                let known = ["row", "record_id", "name", "domain"];
-                MatchRow {
-                    a_row: a.row,
-                    b_row: field(f, "row").to_owned(),
-                    a_record_id: a.record_id.clone(),
-                    b_record_id: field(f, "record_id").to_owned(),
-                    a_name: a.name.clone(),
-                    b_name: field(f, "name").to_owned(),
-                    a_domains: a.domains.clone(),
-                    b_domains: field(f, "domain").to_owned(),
-                    a_population: a.population.clone(),
-                    b_population: p.partner_population.clone(),
-                    matched_keys: p.key_types.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("|"),
-                    confidence: format!("{:?}", p.confidence).to_lowercase(),
-                    a_owner: a.owner.clone(),
-                    a_amount: a.amount,
-                    b_other: f
-                        .iter()
-                        .filter(|(k, _)| !known.contains(&k.as_str()))
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                }
-            })
-            .collect();
-        matches.sort_by(|x, y| x.a_row.cmp(&y.a_row).then_with(|| x.b_row.cmp(&y.b_row)));
+        let row = |p: &crate::matching::MatchedPair| {
+            let a = account(p.own);
+            let f = &p.partner_fields;
+            let known = ["row", "record_id", "name", "domain"];
+            MatchRow {
+                a_row: a.row,
+                b_row: field(f, "row").to_owned(),
+                a_record_id: a.record_id.clone(),
+                b_record_id: field(f, "record_id").to_owned(),
+                a_name: a.name.clone(),
+                b_name: field(f, "name").to_owned(),
+                a_domains: a.domains.clone(),
+                b_domains: field(f, "domain").to_owned(),
+                a_population: a.population.clone(),
+                b_population: p.partner_population.clone(),
+                matched_keys: p.key_types.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("|"),
+                confidence: format!("{:?}", p.confidence).to_lowercase(),
+                score: p.decision.score,
+                evidence: p.decision.explain(),
+                a_owner: a.owner.clone(),
+                a_amount: a.amount,
+                b_other: f
+                    .iter()
+                    .filter(|(k, _)| !known.contains(&k.as_str()))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        };
+        let sorted = |pairs: &[crate::matching::MatchedPair]| {
+            let mut rows: Vec<MatchRow> = pairs.iter().map(row).collect();
+            rows.sort_by(|x, y| x.a_row.cmp(&y.a_row).then_with(|| x.b_row.cmp(&y.b_row)));
+            rows
+        };
+        let matches = sorted(&mapping.pairs);
+        let review = sorted(&mapping.review);
         let matrix = build_matrix(&account, mapping, has_amount);
         let mut by_key: BTreeMap<String, u64> = BTreeMap::new();
         for p in &mapping.pairs {
@@ -215,6 +228,7 @@ impl Report {
             accounts_in_session: mapping.disclosure.accounts_sent,
             partner_accounts: mapping.partner_populations.iter().map(|(_, n)| n).sum(),
             matched_pairs: mapping.pair_total(),
+            review_pairs: mapping.review.len() as u64,
             own_accounts_matched: matches_mode.then_some(own_matched.len() as u64),
             partner_accounts_matched: matches_mode.then_some(mapping.partner_matched() as u64),
             pairs_by_confidence: mapping
@@ -231,6 +245,7 @@ impl Report {
             summary,
             matrix,
             matches,
+            review,
             rejects: list.rejects.clone(),
             disclosure: mapping.disclosure.clone(),
             partner_populations: mapping.partner_populations.clone(),
@@ -266,44 +281,55 @@ impl Report {
     fn write_files(&self, dir: &Path, list: &PreparedList) -> Result<Vec<&'static str>> {
         let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
         let amount = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let pair_header = [
+            "a_row",
+            "b_row",
+            "a_record_id",
+            "b_record_id",
+            "a_name",
+            "b_name",
+            "a_domains",
+            "b_domains",
+            "a_population",
+            "b_population",
+            "matched_keys",
+            "confidence",
+            "score",
+            "evidence",
+            "a_owner",
+            "a_amount",
+            "b_other",
+        ];
+        let pair_cells = |m: &MatchRow| {
+            vec![
+                m.a_row.to_string(),
+                m.b_row.clone(),
+                m.a_record_id.clone(),
+                m.b_record_id.clone(),
+                m.a_name.clone(),
+                m.b_name.clone(),
+                m.a_domains.clone(),
+                m.b_domains.clone(),
+                m.a_population.clone(),
+                m.b_population.clone(),
+                m.matched_keys.clone(),
+                m.confidence.clone(),
+                m.score.to_string(),
+                m.evidence.clone(),
+                m.a_owner.clone(),
+                amount(m.a_amount),
+                m.b_other.clone(),
+            ]
+        };
         write_csv(
             &dir.join("matches.csv"),
-            &[
-                "a_row",
-                "b_row",
-                "a_record_id",
-                "b_record_id",
-                "a_name",
-                "b_name",
-                "a_domains",
-                "b_domains",
-                "a_population",
-                "b_population",
-                "matched_keys",
-                "confidence",
-                "a_owner",
-                "a_amount",
-                "b_other",
-            ],
-            self.matches.iter().map(|m| {
-                vec![
-                    m.a_row.to_string(),
-                    m.b_row.clone(),
-                    m.a_record_id.clone(),
-                    m.b_record_id.clone(),
-                    m.a_name.clone(),
-                    m.b_name.clone(),
-                    m.a_domains.clone(),
-                    m.b_domains.clone(),
-                    m.a_population.clone(),
-                    m.b_population.clone(),
-                    m.matched_keys.clone(),
-                    m.confidence.clone(),
-                    m.a_owner.clone(),
-                    amount(m.a_amount),
-                    m.b_other.clone(),
-                ]
-            }),
+            &pair_header,
+            self.matches.iter().map(pair_cells),
+        )?;
+        write_csv(
+            &dir.join("review.csv"),
+            &pair_header,
+            self.review.iter().map(pair_cells),
         )?;
         write_csv(
             &dir.join("matrix.csv"),
@@ -386,6 +412,7 @@ impl Report {
         f.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
         Ok(vec![
             "matches.csv",
+            "review.csv",
             "matrix.csv",
             "rejects.csv",
             "crm_import.csv",

@@ -1,0 +1,267 @@
+//! Deciding a candidate pair: between [`crate::psi`] (which keys are equal) and
+//! [`crate::matching`] (the pairs a report shows).
+//!
+//! Equal keys are evidence, not a verdict. A pair is scored in the Fellegi–Sunter manner:
+//! each field (name, domain, country) gets a level (agree, disagree, missing, unknown) and
+//! each level a weight (a log2 likelihood ratio, [`WEIGHTS`]); the sum decides: at least
+//! [`MATCH_AT`] is a match (in `matches.csv` and the counts), at least [`REVIEW_AT`] a
+//! review candidate (`review.csv`, never in the counts), below it no match (dropped, and
+//! neither side sends a record for it).
+//!
+//! The levels come only from what both sides see alike: the key types that matched for the
+//! pair (equal keys are equal on both sides), and this side's own presence bits when the
+//! `NAME_PRESENCE` marker matched (it encodes which of domain and country an account holds,
+//! so when it matches, the partner's bits are this side's). Both partners therefore reach
+//! the same verdict for the same pair, and their reports reconcile.
+//!
+//! What each level means:
+//! - name: `NAME`, `NAME_COUNTRY` or `NAME_PRESENCE` matched (agree); else not known to
+//!   agree (0: a domain match with two spellings of a name is still a match);
+//! - domain: `DOMAIN` matched (agree); `BRAND_NAME` without `DOMAIN` (the same label on two
+//!   suffixes, `acme.com`/`acme.de`); both hold one and they differ (disagree, known only
+//!   through the marker); both lack one (missing); otherwise unknown;
+//! - country: `NAME_COUNTRY` matched (agree); both hold one and they differ (disagree,
+//!   marker); both lack one (missing); otherwise unknown.
+//!
+//! The weights were set by hand from the cases below and then checked on the real-data set
+//! in `eval/banks` (docs/matching.md has the figures); they are not fitted by EM.
+
+use crate::keys::{KeyType, KeyedAccounts};
+use crate::psi::PsiMatch;
+
+/// A field's level for one pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Both hold the same value.
+    Agree,
+    /// The same brand label on two public suffixes (domain only).
+    BrandAgree,
+    /// Both hold a value and the values differ.
+    Disagree,
+    /// Neither holds a value.
+    Missing,
+    /// Not known from what both sides see (one side may lack it, or they may differ).
+    Unknown,
+}
+
+/// A pair's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Below the review threshold: not reported, no record sent.
+    NoMatch,
+    /// Worth a person's look: `review.csv`, not in the counts.
+    Review,
+    /// A decided match.
+    Match,
+}
+
+/// The fields a pair is scored on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The normalized name.
+    Name,
+    /// The registrable domain (or its brand label).
+    Domain,
+    /// The ISO country.
+    Country,
+}
+
+/// The weight table: field, level, weight (log2 of how much likelier the level is for a
+/// true pair than for a false one). Levels not listed weigh 0.
+pub const WEIGHTS: &[(Field, Level, f64)] = &[
+    (Field::Name, Level::Agree, 7.0),
+    (Field::Domain, Level::Agree, 10.0),
+    (Field::Domain, Level::BrandAgree, 6.0),
+    (Field::Domain, Level::Disagree, -8.0),
+    (Field::Country, Level::Agree, 3.0),
+    (Field::Country, Level::Disagree, -5.0),
+];
+
+/// Score at which a pair is a match: a domain alone, or the name with its country.
+pub const MATCH_AT: f64 = 10.0;
+/// Score at which a pair is worth a review: the name alone, a brand label with a first name
+/// word.
+pub const REVIEW_AT: f64 = 5.0;
+
+/// Which of domain and country an account holds, as its `NAME_PRESENCE` key says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Presence {
+    /// Holds a usable domain.
+    pub domain: bool,
+    /// Holds a country.
+    pub country: bool,
+}
+
+impl Presence {
+    /// The value suffix of a `NAME_PRESENCE` key: `|d1|c0`.
+    pub fn suffix(self) -> String {
+        format!("|d{}|c{}", u8::from(self.domain), u8::from(self.country))
+    }
+
+    /// Reads it back from a `NAME_PRESENCE` key value.
+    pub fn parse(value: &str) -> Option<Presence> {
+        let mut parts = value.rsplitn(3, '|');
+        let c = parts.next()?;
+        let d = parts.next()?;
+        let bit = |s: &str, p: &str| match s.strip_prefix(p) {
+            Some("1") => Some(true),
+            Some("0") => Some(false),
+            _ => None,
+        };
+        Some(Presence {
+            domain: bit(d, "d")?,
+            country: bit(c, "c")?,
+        })
+    }
+}
+
+/// A scored pair: the verdict, the score, and the levels that made it (its "waterfall").
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Decision {
+    /// Match, review or no match.
+    pub verdict: Verdict,
+    /// Sum of the weights.
+    pub score: f64,
+    /// Each field's level and weight.
+    pub levels: Vec<(Field, Level, f64)>,
+}
+
+impl Decision {
+    /// `name=agree(+7) domain=unknown(0) country=agree(+3)`: for reports.
+    pub fn explain(&self) -> String {
+        self.levels
+            .iter()
+            .map(|(f, l, w)| {
+                let f = serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let l = serde_json::to_value(l)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                format!("{f}={l}({w:+})")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn weight(field: Field, level: Level) -> f64 {
+    WEIGHTS
+        .iter()
+        .find(|(f, l, _)| *f == field && *l == level)
+        .map_or(0.0, |(_, _, w)| *w)
+}
+
+/// Decides one pair of a PSI result, reading the own account's presence bits from its
+/// `NAME_PRESENCE` key in `own` (when it has one).
+pub fn decide_pair(pair: &PsiMatch, own: &KeyedAccounts) -> Decision {
+    let presence = own
+        .keys(pair.own_account)
+        .find(|k| k.first() == Some(&KeyType::NamePresence.tag()))
+        .and_then(|k| std::str::from_utf8(&k[1..]).ok())
+        .and_then(Presence::parse);
+    decide(&pair.key_types, presence)
+}
+
+/// Decides a pair from the key types that matched and, when this side's account carries
+/// one, its presence bits.
+///
+/// ```
+/// use mapping_core::decide::{decide, Presence, Verdict};
+/// use mapping_core::KeyType::*;
+/// assert_eq!(decide(&[Domain], None).verdict, Verdict::Match);
+/// assert_eq!(decide(&[NameCountry, Name], None).verdict, Verdict::Match);
+/// assert_eq!(decide(&[Name], None).verdict, Verdict::Review);
+/// // Both hold a country (the marker matched), and NAME_COUNTRY did not: they differ.
+/// let both = Some(Presence { domain: false, country: true });
+/// assert_eq!(decide(&[Name, NamePresence], both).verdict, Verdict::NoMatch);
+/// // Same name and country, but both hold a domain and the domains differ.
+/// let all = Some(Presence { domain: true, country: true });
+/// assert_eq!(decide(&[NameCountry, Name, NamePresence], all).verdict, Verdict::NoMatch);
+/// ```
+pub fn decide(types: &[KeyType], own: Option<Presence>) -> Decision {
+    let has = |t: KeyType| types.contains(&t);
+    // The marker matched: the partner's presence bits are ours.
+    let shared = if has(KeyType::NamePresence) { own } else { None };
+    let absent = |held: Option<bool>| match held {
+        Some(true) => Level::Disagree,
+        Some(false) => Level::Missing,
+        None => Level::Unknown,
+    };
+    let name = if has(KeyType::Name) || has(KeyType::NameCountry) || has(KeyType::NamePresence) {
+        Level::Agree
+    } else {
+        Level::Unknown
+    };
+    let domain = if has(KeyType::Domain) {
+        Level::Agree
+    } else if has(KeyType::BrandName) {
+        Level::BrandAgree
+    } else {
+        absent(shared.map(|p| p.domain))
+    };
+    let country = if has(KeyType::NameCountry) {
+        Level::Agree
+    } else {
+        absent(shared.map(|p| p.country))
+    };
+    let levels: Vec<(Field, Level, f64)> = [(Field::Name, name), (Field::Domain, domain), (Field::Country, country)]
+        .into_iter()
+        .map(|(f, l)| (f, l, weight(f, l)))
+        .collect();
+    let score: f64 = levels.iter().map(|(_, _, w)| w).sum();
+    let verdict = if score >= MATCH_AT {
+        Verdict::Match
+    } else if score >= REVIEW_AT {
+        Verdict::Review
+    } else {
+        Verdict::NoMatch
+    };
+    Decision { verdict, score, levels }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use KeyType::*;
+
+    /// Every case the weights were set from, with its verdict.
+    #[test]
+    fn the_cases_behind_the_weights() {
+        let p = |domain, country| Some(Presence { domain, country });
+        let cases: &[(&[KeyType], Option<Presence>, Verdict)] = &[
+            (&[Domain], None, Verdict::Match),
+            (&[Domain, Name], None, Verdict::Match),
+            (&[BrandName, Name], None, Verdict::Match),
+            (&[NameCountry, Name], None, Verdict::Match),
+            (&[NameCountry, Name, NamePresence], p(false, true), Verdict::Match),
+            (&[Name], None, Verdict::Review),
+            (&[BrandName], None, Verdict::Review),
+            (&[Name, NamePresence], p(false, false), Verdict::Review),
+            // One name and one domain in two countries: one organisation's subsidiaries.
+            (&[Domain, Name, NamePresence], p(true, true), Verdict::Match),
+            (&[Name, NamePresence], p(false, true), Verdict::NoMatch),
+            (&[Name, NamePresence], p(true, false), Verdict::NoMatch),
+            (&[NameCountry, Name, NamePresence], p(true, true), Verdict::NoMatch),
+            (&[NameFuzzy], None, Verdict::NoMatch),
+        ];
+        for (types, presence, want) in cases {
+            let d = decide(types, *presence);
+            assert_eq!(d.verdict, *want, "{types:?} {presence:?}: {}", d.explain());
+        }
+    }
+
+    #[test]
+    fn presence_round_trips() {
+        for (domain, country) in [(true, true), (true, false), (false, true), (false, false)] {
+            let p = Presence { domain, country };
+            assert_eq!(Presence::parse(&format!("acme{}", p.suffix())), Some(p));
+        }
+        assert_eq!(Presence::parse("acme"), None);
+    }
+}
