@@ -35,6 +35,8 @@ use crate::psi::PsiMatch;
 pub enum Level {
     /// Both hold the same value.
     Agree,
+    /// The names share their consonant skeleton (`NAME_FUZZY`): a typo, or another name.
+    FuzzyAgree,
     /// The same brand label on two public suffixes (domain only).
     BrandAgree,
     /// Both hold a value and the values differ.
@@ -73,6 +75,7 @@ pub enum Field {
 /// true pair than for a false one). Levels not listed weigh 0.
 pub const WEIGHTS: &[(Field, Level, f64)] = &[
     (Field::Name, Level::Agree, 7.0),
+    (Field::Name, Level::FuzzyAgree, 5.0),
     (Field::Domain, Level::Agree, 10.0),
     (Field::Domain, Level::BrandAgree, 6.0),
     (Field::Domain, Level::Disagree, -8.0),
@@ -83,7 +86,7 @@ pub const WEIGHTS: &[(Field, Level, f64)] = &[
 /// Score at which a pair is a match: a domain alone, or the name with its country.
 pub const MATCH_AT: f64 = 10.0;
 /// Score at which a pair is worth a review: the name alone, a brand label with a first name
-/// word.
+/// word, a typo-level name match.
 pub const REVIEW_AT: f64 = 5.0;
 
 /// Which of domain and country an account holds, as its `NAME_PRESENCE` key says.
@@ -195,6 +198,8 @@ pub fn decide(types: &[KeyType], own: Option<Presence>) -> Decision {
     };
     let name = if has(KeyType::Name) || has(KeyType::NameCountry) || has(KeyType::NamePresence) {
         Level::Agree
+    } else if has(KeyType::NameFuzzy) {
+        Level::FuzzyAgree
     } else {
         Level::Unknown
     };
@@ -248,7 +253,8 @@ mod tests {
             (&[Name, NamePresence], p(false, true), Verdict::NoMatch),
             (&[Name, NamePresence], p(true, false), Verdict::NoMatch),
             (&[NameCountry, Name, NamePresence], p(true, true), Verdict::NoMatch),
-            (&[NameFuzzy], None, Verdict::NoMatch),
+            // A typo-level name match is never decided: a person looks.
+            (&[NameFuzzy], None, Verdict::Review),
         ];
         for (types, presence, want) in cases {
             let d = decide(types, *presence);
