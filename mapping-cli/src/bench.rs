@@ -198,6 +198,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.json {
         let doc = serde_json::json!({
             "rows": args.rows,
+            "backend": mapping_core::psi::curve_backend(),
             "threads": threads,
             "wall_seconds": wall,
             "protocol_seconds": protocol_seconds,
@@ -249,8 +250,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     )?;
     writeln!(
         o,
-        "raw primitives/s: hash {:.0}, scalar mul {:.0}, decompress {:.0}, batched compress {:.0} (single {:.0}), padding point {:.0}",
-        rates.hash_to_group, rates.scalar_mul, rates.decompress, rates.compress_batched, rates.compress_single, rates.random_point
+        "curve backend: {}; raw primitives/s: hash {:.0}, scalar mul {:.0}, decompress {:.0}, batched compress {:.0} (single {:.0}), padding point {:.0}",
+        mapping_core::psi::curve_backend(),
+        rates.hash_to_group,
+        rates.scalar_mul,
+        rates.decompress,
+        rates.compress_batched,
+        rates.compress_single,
+        rates.random_point
     )?;
     writeln!(
         o,

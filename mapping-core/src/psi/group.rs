@@ -109,6 +109,38 @@ pub(crate) fn random_point() -> RistrettoPoint {
     p
 }
 
+/// A uniformly random scalar: 64 bytes from the OS RNG reduced modulo the group order (bias
+/// below 2^-250), as RFC 9497's `RandomScalar` allows.
+pub(crate) fn random_scalar() -> Scalar {
+    let mut bytes = [0u8; 64];
+    OsRng.fill_bytes(&mut bytes);
+    let s = Scalar::from_bytes_mod_order_wide(&bytes);
+    bytes.zeroize();
+    s
+}
+
+/// The curve25519-dalek backend this build runs on this CPU: `avx512ifma` (curve25519-dalek
+/// 5 built for AVX-512, the default with Rust 1.89 or later, on a CPU with AVX-512 IFMA and
+/// VL), `avx2`, or `serial`. Mirrors curve25519-dalek's own run-time choice, which it does not
+/// expose; `--cfg curve25519_dalek_backend="simd"` forces AVX2.
+pub fn curve_backend() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let forced = cfg!(any(
+            curve25519_dalek_backend = "serial",
+            curve25519_dalek_backend = "fiat"
+        ));
+        let simd_only = cfg!(curve25519_dalek_backend = "simd") && !cfg!(curve25519_dalek_backend = "avx512");
+        if !forced && !simd_only && is_x86_feature_detected!("avx512ifma") && is_x86_feature_detected!("avx512vl") {
+            return "avx512ifma";
+        }
+        if !forced && is_x86_feature_detected!("avx2") {
+            return "avx2";
+        }
+    }
+    "serial"
+}
+
 /// A party's secret scalar for one session. Never serialized except into the owner-only
 /// state file of a file exchange; zeroized on drop; `Debug` does not print it.
 pub struct SessionKey {
@@ -119,7 +151,7 @@ pub struct SessionKey {
 impl SessionKey {
     /// A fresh key from the operating system's RNG.
     pub fn random() -> Self {
-        Self::from_scalar(Scalar::random(&mut OsRng))
+        Self::from_scalar(random_scalar())
     }
 
     fn from_scalar(k: Scalar) -> Self {

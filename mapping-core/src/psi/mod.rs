@@ -31,8 +31,8 @@ mod session;
 mod state;
 
 pub use group::{
-    expand_message_xmd_sha512, hash_key, hash_to_ristretto255, measure_primitive_rates, PrimitiveRates, SessionKey,
-    HASH_DST,
+    curve_backend, expand_message_xmd_sha512, hash_key, hash_to_ristretto255, measure_primitive_rates, PrimitiveRates,
+    SessionKey, HASH_DST,
 };
 pub use messages::{Message, MessageType, Mode, MAGIC, VERSION};
 pub use proof::{

@@ -27,7 +27,6 @@ use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
-use rand_core::OsRng;
 use sha2::{Digest, Sha512};
 
 use super::group::expand_message_xmd_sha512;
@@ -153,7 +152,7 @@ pub fn prove_composite(k: &Scalar, b: &[u8; 32], m: &RistrettoPoint, r: &Scalar,
 
 /// [`prove_composite`] with a fresh random `r` from the OS.
 pub fn prove_composite_random(k: &Scalar, b: &[u8; 32], m: &RistrettoPoint, context: &[u8]) -> [u8; PROOF_BYTES] {
-    let mut r = Scalar::random(&mut OsRng);
+    let mut r = super::group::random_scalar();
     let proof = prove_composite(k, b, m, &r, context);
     zeroize::Zeroize::zeroize(&mut r);
     proof
@@ -238,11 +237,11 @@ mod tests {
 
     #[test]
     fn honest_batches_verify_and_any_change_fails() {
-        let k = Scalar::random(&mut OsRng);
+        let k = crate::psi::group::random_scalar();
         let b = k * RISTRETTO_BASEPOINT_POINT;
         let ctx = protocol_context(&[3; 16], 2, 0);
         let (c, d) = batch(&k, 20);
-        let r = Scalar::random(&mut OsRng);
+        let r = crate::psi::group::random_scalar();
         let proof = generate_proof(&k, &c, &d, &r, &ctx);
         assert!(verify_proof(&b, &c, &d, &proof, &ctx));
         // Another context (session, step or chunk) refuses the same proof.
@@ -259,7 +258,7 @@ mod tests {
             assert!(!verify_proof(&b, &c, &bad, &proof, &ctx), "lie {lie}");
         }
         // A proof made with another key, for another commitment.
-        let other = Scalar::random(&mut OsRng);
+        let other = crate::psi::group::random_scalar();
         let (_, d2) = batch(&other, 20);
         let p2 = generate_proof(&other, &c, &d2, &r, &ctx);
         assert!(!verify_proof(&b, &c, &d2, &p2, &ctx));
