@@ -237,21 +237,33 @@ pub fn eval(args: crate::args::EvalArgs) -> anyhow::Result<()> {
         "{} pairs reported, {} true pairs, {} correct: precision {:.3}, recall {:.3}, F1 {:.3}",
         o.found, o.true_pairs, o.correct, o.precision, o.recall, o.f1
     )?;
-    let pct = |x: f64| format!("{x:.3}");
-    let rows: Vec<Vec<String>> = e
-        .by_class
-        .iter()
-        .map(|g| vec![g.name.clone(), g.total.to_string(), g.correct.to_string(), pct(g.rate)])
-        .collect();
-    writeln!(out, "\nrecall by class")?;
-    output::table(&mut out, &["class", "true pairs", "found", "recall"], &rows, 60)?;
-    let rows: Vec<Vec<String>> = e
-        .by_confidence
-        .iter()
-        .map(|g| vec![g.name.clone(), g.total.to_string(), g.correct.to_string(), pct(g.rate)])
-        .collect();
-    writeln!(out, "\nprecision by confidence")?;
-    output::table(&mut out, &["confidence", "pairs", "correct", "precision"], &rows, 60)?;
+    let groups = |out: &mut dyn Write, title: &str, header: &[&str], groups: &[mapping_core::evaluate::Group]| {
+        let rows: Vec<Vec<String>> = groups
+            .iter()
+            .map(|g| {
+                vec![
+                    g.name.clone(),
+                    g.total.to_string(),
+                    g.correct.to_string(),
+                    format!("{:.3}", g.rate),
+                ]
+            })
+            .collect();
+        writeln!(out, "\n{title}")?;
+        output::table(&mut &mut *out, header, &rows, 60)
+    };
+    groups(
+        &mut out,
+        "recall by class",
+        &["class", "true pairs", "found", "recall"],
+        &e.by_class,
+    )?;
+    groups(
+        &mut out,
+        "precision by confidence",
+        &["confidence", "pairs", "correct", "precision"],
+        &e.by_confidence,
+    )?;
     if !e.false_by_cause.is_empty() {
         let rows: Vec<Vec<String>> = e
             .false_by_cause

@@ -336,6 +336,21 @@ fn exit_codes_and_clear_errors() {
     assert_eq!(usage.status.code(), Some(2));
 }
 
+/// Connects to `server` at `addr` with `code`, maps fixtures/a.csv into `cli/`, and checks
+/// that both sides succeed with the fixtures' decided pairs.
+fn connect_and_map_the_fixtures(dir: &Path, addr: &str, code: &str, server: std::process::Child) {
+    let out = run(
+        bin()
+            .args(["connect", addr, "--code", code, "--out", "cli", "--yes", "-q", "--json"])
+            .arg("--accounts")
+            .arg(fixture("a.csv")),
+        dir,
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["summary"]["matched_pairs"], 878);
+    assert!(server.wait_with_output().unwrap().status.success());
+}
+
 /// Starts `acctmap serve` on a free loopback port and returns the child and its address.
 fn serve(dir: &Path, code: &str, out: &str, yes: bool) -> (std::process::Child, String) {
     serve_with(dir, code, out, yes, &["--timeout", "20"])
@@ -381,27 +396,7 @@ fn live_session_equals_overlap_and_wrong_code_writes_nothing() {
         &dir,
     ));
     let (server, addr) = serve(&dir, "QX7P-M3KD-9WRT", "srv", true);
-    let out = run(
-        bin()
-            .args([
-                "connect",
-                &addr,
-                "--code",
-                "qx7p m3kd 9wrt",
-                "--out",
-                "cli",
-                "--yes",
-                "-q",
-                "--json",
-            ])
-            .arg("--accounts")
-            .arg(fixture("a.csv")),
-        &dir,
-    );
-    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    assert_eq!(v["summary"]["matched_pairs"], 878);
-    let s = server.wait_with_output().unwrap();
-    assert!(s.status.success());
+    connect_and_map_the_fixtures(&dir, &addr, "qx7p m3kd 9wrt", server);
     assert_eq!(pairs(&dir.join("cli/matches.csv")), pairs(&dir.join("ovl/matches.csv")));
     let mirrored: std::collections::BTreeSet<(String, String)> = pairs(&dir.join("srv/matches.csv"))
         .into_iter()
@@ -604,26 +599,6 @@ fn serve_outlasts_probes_and_slow_clients() {
     // Silent (up to 2 s) and trickler (2 s from its turn) are both dropped well before the
     // 20 s the trickle would have lasted.
     assert!(dropped_after < Duration::from_secs(12), "{dropped_after:?}");
-    let out = run(
-        bin()
-            .args([
-                "connect",
-                &addr,
-                "--code",
-                "QX7P-M3KD-9WRT",
-                "--out",
-                "cli",
-                "--yes",
-                "-q",
-                "--json",
-            ])
-            .arg("--accounts")
-            .arg(fixture("a.csv")),
-        &dir,
-    );
-    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    assert_eq!(v["summary"]["matched_pairs"], 878);
-    let s = server.wait_with_output().unwrap();
-    assert!(s.status.success());
+    connect_and_map_the_fixtures(&dir, &addr, "QX7P-M3KD-9WRT", server);
     assert!(dir.join("srv/matches.csv").exists() && !dir.join("bad").exists());
 }

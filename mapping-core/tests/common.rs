@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: reading the external suites bundled in the
-//! repository's `testdata/` (see `testdata/LICENSES.md`).
+//! repository's `testdata/` (see `testdata/LICENSES.md`), and running a whole session.
 #![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 #![allow(dead_code)]
 
@@ -29,4 +29,20 @@ pub fn hex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
         .collect()
+}
+
+/// Runs the four messages of a session between `a` (initiator) and `b` through their byte
+/// encoding; returns both sides' mappings.
+pub fn session(
+    a: &mapping_core::party::Party,
+    b: &mapping_core::party::Party,
+) -> (mapping_core::matching::Mapping, mapping_core::matching::Mapping) {
+    use mapping_core::psi::Message;
+    let wire = |m: &Message| Message::decode(&m.encode(), u64::MAX).unwrap();
+    let (ini, m1) = a.start().unwrap();
+    let (resp, m2) = b.respond(&wire(&m1)).unwrap();
+    let (fin, m3) = a.finish(ini, &wire(&m2)).unwrap();
+    let (mb, m4) = b.complete_responder(resp, &wire(&m3)).unwrap();
+    let ma = a.complete_initiator(fin, &wire(&m4)).unwrap();
+    (ma, mb)
 }

@@ -2,10 +2,12 @@
 //! ground truth, both sides' views, and sharing policies.
 #![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 
+mod common;
+
+use common::session;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use mapping_core::matching::Mapping;
 use mapping_core::party::Party;
 use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{Message, Mode};
@@ -25,17 +27,6 @@ fn policy(name: Option<&str>) -> SharingPolicy {
     name.map_or_else(SharingPolicy::default, |n| {
         SharingPolicy::from_path(&fixtures().join(n)).unwrap()
     })
-}
-
-/// Runs the four messages through their byte encoding.
-fn session(a: &Party, b: &Party) -> (Mapping, Mapping) {
-    let wire = |m: &Message| Message::decode(&m.encode(), u64::MAX).unwrap();
-    let (ini, m1) = a.start().unwrap();
-    let (resp, m2) = b.respond(&wire(&m1)).unwrap();
-    let (fin, m3) = a.finish(ini, &wire(&m2)).unwrap();
-    let (mb, m4) = b.complete_responder(resp, &wire(&m3)).unwrap();
-    let ma = a.complete_initiator(fin, &wire(&m4)).unwrap();
-    (ma, mb)
 }
 
 fn truth() -> BTreeSet<(u64, u64)> {

@@ -3,6 +3,8 @@
 //! suffixes, legal forms the table lacked, mistyped schemes.
 #![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 
+mod common;
+
 use mapping_core::{ingest, IngestOptions, KeyConfig, KeyType, PreparedList};
 
 fn keys(csv: &str) -> Vec<Vec<(KeyType, String)>> {
@@ -90,7 +92,6 @@ fn real_bank_registry_set_scores_as_documented() {
     use mapping_core::evaluate::evaluate;
     use mapping_core::party::Party;
     use mapping_core::policy::SharingPolicy;
-    use mapping_core::psi::Message;
     use mapping_core::report::Report;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/banks");
     let list = |name: &str| {
@@ -100,12 +101,7 @@ fn real_bank_registry_set_scores_as_documented() {
     let a = Party::new(list("a.csv"), SharingPolicy::default()).unwrap();
     let b = Party::new(list("b.csv"), SharingPolicy::default()).unwrap();
     assert_eq!((a.list().rows_read, a.list().rejects.len()), (6095, 0));
-    let wire = |m: &Message| Message::decode(&m.encode(), u64::MAX).unwrap();
-    let (ini, m1) = a.start().unwrap();
-    let (resp, m2) = b.respond(&wire(&m1)).unwrap();
-    let (fin, m3) = a.finish(ini, &wire(&m2)).unwrap();
-    let (mb, m4) = b.complete_responder(resp, &wire(&m3)).unwrap();
-    let ma = a.complete_initiator(fin, &wire(&m4)).unwrap();
+    let (ma, mb) = common::session(&a, &b);
     assert_eq!(
         (ma.pairs.len(), ma.review.len()),
         (mb.pairs.len(), mb.review.len()),
