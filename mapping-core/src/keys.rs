@@ -496,12 +496,10 @@ fn prepare_account(account: Account, config: &KeyConfig) -> (std::result::Result
     if normalized.issues.is_empty() {
         reason.push_str("; the enabled key types need values this row does not have");
     }
-    let reject = Reject {
-        row: account.row,
-        line: account.line,
-        column: None,
-        reason,
-    };
+    let reject = Reject::new(account.row, account.line, reason).identified(
+        account.record_id.as_deref().unwrap_or_default(),
+        account.name.as_deref().unwrap_or_default(),
+    );
     (Err(reject), dropped)
 }
 

@@ -188,7 +188,12 @@ fn report_files_are_written_whole() {
     );
     assert!(matches.starts_with("a_row,b_row,a_record_id,b_record_id,a_name,b_name,a_domains,b_domains,a_population,b_population,matched_keys,confidence"));
     let rejects = std::fs::read_to_string(dir.join("rejects.csv")).unwrap();
-    assert!(rejects.starts_with("row,line,reason\n"), "{rejects}");
+    assert!(rejects.starts_with("row,line,record_id,name,reason\n"), "{rejects}");
+    // Issue 13: each reject names its record id and name, to find it in the CRM.
+    assert!(
+        rejects.contains("\n110,115,001000000000110,n/a,\"no usable match key"),
+        "{rejects}"
+    );
     assert_eq!(rejects.lines().count(), 23);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();

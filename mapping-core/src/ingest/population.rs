@@ -87,7 +87,8 @@ const BUILTIN: &[(&[&str], Option<Population>)] = &[
         None,
     ),
     (
-        &["customer", "client", "closed won", "active account"],
+        // HubSpot's "Evangelist" lifecycle stage comes after "Customer".
+        &["customer", "client", "closed won", "active account", "evangelist"],
         Some(Population::Customers),
     ),
     (

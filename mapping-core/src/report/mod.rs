@@ -354,10 +354,16 @@ impl Report {
         )?;
         write_csv(
             &dir.join("rejects.csv"),
-            &["row", "line", "reason"],
-            self.rejects
-                .iter()
-                .map(|r| vec![r.row.to_string(), r.line.to_string(), r.reason.clone()]),
+            &["row", "line", "record_id", "name", "reason"],
+            self.rejects.iter().map(|r| {
+                vec![
+                    r.row.to_string(),
+                    r.line.to_string(),
+                    r.record_id.clone(),
+                    r.name.clone(),
+                    r.reason.clone(),
+                ]
+            }),
         )?;
         // crm_import.csv: one row per own matched account
         let mut per_account: BTreeMap<u64, (String, BTreeSet<String>, u64, String)> = BTreeMap::new();
