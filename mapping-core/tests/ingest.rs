@@ -263,3 +263,15 @@ fn a_missing_status_column_is_said_once() {
     assert!(d.warnings.iter().all(|w| !w.contains("no status column")));
     assert_eq!(d.accounts[0].population, Population::Customers);
 }
+
+/// Issue 13: Excel's `sep=;` first line names the delimiter; it is not the header, and line
+/// numbers still count it.
+#[test]
+fn excel_sep_line_sets_the_delimiter() {
+    let d = read(b"sep=;\r\nAccount Name;Website;Billing Country\r\nAcme;acme.de;DE\r\n;;\r\nn/a;;\r\n");
+    assert_eq!(d.delimiter, ';');
+    assert_eq!(d.headers, ["Account Name", "Website", "Billing Country"]);
+    assert_eq!(d.accounts.len(), 2);
+    assert_eq!((d.accounts[0].row, d.accounts[0].line), (1, 3));
+    assert_eq!(d.accounts[1].line, 5);
+}

@@ -12,8 +12,8 @@
 //!   warning); a row longer than the header is rejected, since its cells cannot be placed;
 //! - duplicate header names get a suffix (`Email (2)`) so that both columns stay usable.
 //!
-//! The columns are recognised by name ([`columns`]); a population (Customers, Open
-//! Opportunities, ...) is derived from a status column ([`population`]).
+//! The columns are recognised by name (`columns.rs`); a population (Customers, Open
+//! Opportunities, ...) is derived from a status column (`population.rs`).
 
 mod columns;
 mod population;
@@ -353,9 +353,18 @@ fn read_text<R: Read>(
     mut sink: impl FnMut(Account),
 ) -> Result<Dataset> {
     let mut input = BufReader::with_capacity(1 << 16, input);
-    let head = fill_head(&mut input).map_err(|e| Error::io(Some(source.into()), e))?;
-    let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(&head));
-    let gate = records::RecordGate::new(input, delimiter);
+    let mut head = fill_head(&mut input).map_err(|e| Error::io(Some(source.into()), e))?;
+    // Excel's `sep=;` first line names the delimiter; it is not the header.
+    let excel_sep = excel_separator(&head);
+    if let Some((len, _)) = excel_sep {
+        input.consume(len);
+        head.drain(..len);
+    }
+    let delimiter = options
+        .delimiter
+        .or(excel_sep.map(|(_, d)| d))
+        .unwrap_or_else(|| detect_delimiter(&head));
+    let gate = records::RecordGate::new(input, delimiter, if excel_sep.is_some() { 2 } else { 1 });
     // The first line of each record, in the order the parser yields them.
     let starts = gate.starts();
     let next_start = || starts.borrow_mut().pop_front().unwrap_or(0);
@@ -518,6 +527,29 @@ fn read_text<R: Read>(
         warnings,
         delimiter: delimiter as char,
     })
+}
+
+/// Excel's `sep=X` first line: its length (with its line end) and the delimiter it names.
+fn excel_separator(head: &[u8]) -> Option<(usize, u8)> {
+    let prefix = head.get(..4)?;
+    if !prefix.eq_ignore_ascii_case(b"sep=") {
+        return None;
+    }
+    let delimiter = *head.get(4)?;
+    if !matches!(delimiter, b',' | b';' | b'\t' | b'|') {
+        return None;
+    }
+    let rest = &head[5..];
+    let end = if rest.starts_with(b"\r\n") {
+        2
+    } else if rest.starts_with(b"\n") || rest.starts_with(b"\r") {
+        1
+    } else if rest.is_empty() {
+        0
+    } else {
+        return None;
+    };
+    Some((5 + end, delimiter))
 }
 
 /// The first line of a Salesforce report's footer: `Total`/`Grand Total`, the copyright

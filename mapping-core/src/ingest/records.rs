@@ -99,14 +99,15 @@ pub(super) struct RecordGate<R> {
 }
 
 impl<R: BufRead> RecordGate<R> {
-    pub(super) fn new(input: R, delimiter: u8) -> Self {
+    /// A gate over `input` whose first line is line `first_line` of the file.
+    pub(super) fn new(input: R, delimiter: u8, first_line: u64) -> Self {
         RecordGate {
             input,
             delimiter,
             out: Vec::new(),
             out_at: 0,
             pending: VecDeque::new(),
-            next_number: 1,
+            next_number: first_line,
             starts: RecordStarts::default(),
         }
     }
@@ -259,7 +260,9 @@ mod tests {
 
     fn pass(text: &str) -> String {
         let mut out = String::new();
-        RecordGate::new(text.as_bytes(), b',').read_to_string(&mut out).unwrap();
+        RecordGate::new(text.as_bytes(), b',', 1)
+            .read_to_string(&mut out)
+            .unwrap();
         out
     }
 
@@ -292,7 +295,7 @@ mod tests {
     #[test]
     fn record_starts_count_every_terminator() {
         let text = "h1,h2\r\n\r\na,\"x\r\ny\"\rb,2\r\rc,3";
-        let mut gate = RecordGate::new(text.as_bytes(), b',');
+        let mut gate = RecordGate::new(text.as_bytes(), b',', 1);
         let starts = gate.starts();
         let mut out = String::new();
         gate.read_to_string(&mut out).unwrap();

@@ -3,8 +3,8 @@
 //! and an ISO country code. Values that cannot be used are kept as [`FieldIssue`]s, so that a
 //! row whose every identifier fails can be rejected with the reasons.
 //!
-//! - [`domain`]: URL / e-mail / host to registrable domain and brand, free-mail detection.
-//! - [`name`]: Unicode folding, transliteration of Latin diacritics, legal forms; countries.
+//! - `domain`: URL / e-mail / host to registrable domain and brand, free-mail detection.
+//! - `name`: Unicode folding, transliteration of Latin diacritics, legal forms; countries.
 
 mod domain;
 mod legal_forms;

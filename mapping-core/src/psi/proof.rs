@@ -186,7 +186,7 @@ fn encode_all(points: &[RistrettoPoint]) -> Vec<u8> {
 }
 
 /// The RFC's `GenerateProof` over a whole batch (used by the vector tests and for small
-/// batches): composites from the encodings, then [`prove_composite`].
+/// batches): composites from the encodings, then `prove_composite`.
 pub fn generate_proof(
     k: &Scalar,
     c: &[RistrettoPoint],
