@@ -275,3 +275,107 @@ fn excel_sep_line_sets_the_delimiter() {
     assert_eq!((d.accounts[0].row, d.accounts[0].line), (1, 3));
     assert_eq!(d.accounts[1].line, 5);
 }
+
+/// Issue 13: Pipedrive, Dynamics 365 and Zoho exports, in the layouts those CRMs write, map
+/// with zero configuration: record id, name, website, country and population per row.
+#[test]
+fn pipedrive_dynamics_and_zoho_layouts_map_without_configuration() {
+    use mapping_core::ingest::CrmLayout;
+    let path = |n: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/layouts")
+            .join(n)
+    };
+    let cases: [(&str, CrmLayout, Vec<(&str, &str, &str, Population)>); 3] = [
+        (
+            "pipedrive.csv",
+            CrmLayout::Pipedrive,
+            vec![
+                ("11", "Acme GmbH", "Germany", Population::Customers),
+                ("12", "Globex Corporation", "United States", Population::Prospects),
+                ("13", "Initech", "", Population::Unassigned),
+            ],
+        ),
+        (
+            "dynamics365.csv",
+            CrmLayout::Dynamics365,
+            vec![
+                (
+                    "5f3c1e2a-0d4b-4c8e-9a61-1b2c3d4e5f60",
+                    "Contoso Ltd",
+                    "United Kingdom",
+                    Population::Customers,
+                ),
+                (
+                    "6a4d2f3b-1e5c-4d9f-8b72-2c3d4e5f6071",
+                    "Fabrikam Inc",
+                    "United States",
+                    Population::Prospects,
+                ),
+                (
+                    "7b5e3a4c-2f6d-4ea0-9c83-3d4e5f607182",
+                    "Northwind Traders",
+                    "",
+                    Population::Unassigned,
+                ),
+            ],
+        ),
+        (
+            "zoho.csv",
+            CrmLayout::Zoho,
+            vec![
+                (
+                    "zcrm_4876876000000401001",
+                    "Zylker Corp",
+                    "India",
+                    Population::Customers,
+                ),
+                (
+                    "zcrm_4876876000000401002",
+                    "Soylent Oy",
+                    "Finland",
+                    Population::Prospects,
+                ),
+                (
+                    "zcrm_4876876000000401003",
+                    "Umbrella plc",
+                    "United Kingdom",
+                    Population::Partners,
+                ),
+            ],
+        ),
+    ];
+    for (file, layout, want) in cases {
+        let d = ingest::read_path(&path(file), &IngestOptions::new()).unwrap();
+        assert_eq!(d.columns.layout, layout, "{file}");
+        accounted(&d);
+        let got: Vec<(String, String, String, Population)> = d
+            .accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.record_id.clone().unwrap_or_default(),
+                    a.name.clone().unwrap_or_default(),
+                    a.country.clone().unwrap_or_default(),
+                    a.population.clone(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String, String, Population)> = want
+            .into_iter()
+            .map(|(i, n, c, p)| (i.to_owned(), n.to_owned(), c.to_owned(), p))
+            .collect();
+        assert_eq!(got, want, "{file}");
+        assert!(
+            d.warnings.iter().all(|w| !w.contains("no status column")),
+            "{file}: {:?}",
+            d.warnings
+        );
+    }
+    // Websites too: Pipedrive's and Dynamics' website columns.
+    let list = PreparedList::build(
+        ingest::read_path(&path("dynamics365.csv"), &IngestOptions::new()).unwrap(),
+        &KeyConfig::new(),
+    );
+    assert_eq!(list.accounts[0].normalized.domain_list(), "contoso.co.uk");
+}

@@ -1,5 +1,6 @@
-//! Which column holds what: recognised by header name for Salesforce Account exports,
-//! HubSpot company exports and generic spreadsheets; explicit assignments override.
+//! Which column holds what: recognised by header name for Salesforce Account, HubSpot
+//! company, Pipedrive organization, Dynamics 365 account and Zoho CRM account exports and
+//! generic spreadsheets; explicit assignments override.
 
 use super::{Account, PopulationRules};
 use crate::error::{ErrorKind, Result};
@@ -86,6 +87,13 @@ pub enum CrmLayout {
     Salesforce,
     /// HubSpot company export (Record ID, Company name, Company Domain Name, ...).
     Hubspot,
+    /// Pipedrive organization export (Organization - Name, Organization - Label, ...).
+    Pipedrive,
+    /// Dynamics 365 account export ((Do Not Modify) Account, Account Name, Address 1:
+    /// Country/Region, Relationship Type, ...).
+    Dynamics365,
+    /// Zoho CRM account export (Record Id, Account Name, Account Type, Billing Country, ...).
+    Zoho,
     /// Any other header with recognisable names.
     Generic,
 }
@@ -122,6 +130,8 @@ const NAMES: &[(Role, &[&str])] = &[
         &[
             "accountid",
             "recordid",
+            "organizationid",
+            "donotmodifyaccount",
             "companyid",
             "hubspotid",
             "crmid",
@@ -185,6 +195,9 @@ const NAMES: &[(Role, &[&str])] = &[
         &[
             "billingcountry",
             "countryregion",
+            "address1countryregion",
+            "organizationcountryofaddress",
+            "organizationaddresscountry",
             "country",
             "billingcountrycode",
             "countrycode",
@@ -207,6 +220,9 @@ const NAMES: &[(Role, &[&str])] = &[
             "accountstatus",
             "stage",
             "relationship",
+            "relationshiptype",
+            "organizationlabel",
+            "label",
             "population",
             "segment",
         ],
@@ -218,6 +234,7 @@ const NAMES: &[(Role, &[&str])] = &[
             "companyowner",
             "owner",
             "hubspotowner",
+            "organizationowner",
             "ownername",
             "accountownername",
             "salesrep",
@@ -262,7 +279,18 @@ impl ColumnMap {
             found.sort_unstable();
             found
         };
-        let layout = if keys
+        let has = |name: &str| keys.iter().any(|k| k == name);
+        let layout = if has("donotmodifyaccount") {
+            CrmLayout::Dynamics365
+        } else if has("organizationname")
+            && keys
+                .iter()
+                .any(|k| k.starts_with("organization") && k != "organizationname")
+        {
+            CrmLayout::Pipedrive
+        } else if has("recordid") && (has("accountname") || has("accounttype")) {
+            CrmLayout::Zoho
+        } else if keys
             .iter()
             .any(|k| k == "accountid" || k == "billingcountry" || k == "accountname")
         {
