@@ -286,7 +286,9 @@ fn pipedrive_dynamics_and_zoho_layouts_map_without_configuration() {
             .join("../fixtures/layouts")
             .join(n)
     };
-    let cases: [(&str, CrmLayout, Vec<(&str, &str, &str, Population)>); 3] = [
+    /// Record id, name, country, population of each expected row.
+    type Row<'a> = (&'a str, &'a str, &'a str, Population);
+    let cases: [(&str, CrmLayout, Vec<Row>); 3] = [
         (
             "pipedrive.csv",
             CrmLayout::Pipedrive,
