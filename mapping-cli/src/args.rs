@@ -219,9 +219,47 @@ pub struct OverlapArgs {
     /// Sharing policy of the second list's side (defaults to --policy).
     #[arg(long)]
     pub policy_b: Option<PathBuf>,
+    /// Input settings (TOML) for the second list, when it comes from another CRM; its
+    /// columns, populations and delimiter replace --config's for that list (keys and
+    /// slots stay shared: both sides must use the same).
+    #[arg(long, value_name = "FILE")]
+    pub config_b: Option<PathBuf>,
+    /// A column assignment for the second list only (repeatable; replaces --column there).
+    #[arg(long = "column-b", value_name = "ROLE=HEADER")]
+    pub columns_b: Vec<String>,
+    /// The second list's delimiter, when it differs.
+    #[arg(long)]
+    pub delimiter_b: Option<String>,
+    /// A population rule for the second list only (repeatable; replaces --population there).
+    #[arg(long = "population-b", value_name = "LABEL=VALUES")]
+    pub populations_b: Vec<String>,
     /// Also write the second list's report into OUT/b.
     #[arg(long)]
     pub both: bool,
+}
+
+impl OverlapArgs {
+    /// The input settings of the second list: the first's, with each `-b` setting given
+    /// replacing its counterpart.
+    pub fn input_b(&self) -> InputArgs {
+        let mut b = self.input.clone();
+        if self.config_b.is_some() {
+            b.config = self.config_b.clone();
+            b.columns.clear();
+            b.populations.clear();
+            b.delimiter = None;
+        }
+        if !self.columns_b.is_empty() {
+            b.columns = self.columns_b.clone();
+        }
+        if !self.populations_b.is_empty() {
+            b.populations = self.populations_b.clone();
+        }
+        if self.delimiter_b.is_some() {
+            b.delimiter = self.delimiter_b.clone();
+        }
+        b
+    }
 }
 
 #[derive(Debug, Args)]

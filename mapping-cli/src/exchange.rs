@@ -334,11 +334,12 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
     )?;
     let quiet = args.session.quiet;
     let progress = Progress::new();
+    let input_b = args.input_b();
     let (a, b, mapping_a, mapping_b) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let bar = output::spinner("reading both lists", quiet);
         let (a, b) = rayon::join(
             || build_party(&args.a, &args.input, policy_a, args.session.cache.as_deref()),
-            || build_party(&args.b, &args.input, policy_b, args.session.cache.as_deref()),
+            || build_party(&args.b, &input_b, policy_b, args.session.cache.as_deref()),
         );
         bar.finish_and_clear();
         let (a, b) = (a?.with_progress(progress.clone()), b?.with_progress(progress.clone()));

@@ -602,3 +602,55 @@ fn serve_outlasts_probes_and_slow_clients() {
     connect_and_map_the_fixtures(&dir, &addr, "QX7P-M3KD-9WRT", server);
     assert!(dir.join("srv/matches.csv").exists() && !dir.join("bad").exists());
 }
+
+/// Issue 13: `overlap` takes per-side settings: two lists from different CRMs, each needing
+/// its own column assignment, map together.
+#[test]
+fn overlap_takes_settings_per_side() {
+    let dir = tempdir("per-side");
+    std::fs::write(
+        dir.join("a.csv"),
+        "Org Title,Web,Kind\nAcme Ltd,acme.co.uk,Customer\nGlobex,globex.com,Prospect\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.csv"),
+        "Firm;Homepage Link;Stage\nACME;https://www.acme.co.uk/;customer\nHooli;hooli.com;lead\n",
+    )
+    .unwrap();
+    let base = [
+        "overlap",
+        "a.csv",
+        "b.csv",
+        "--out",
+        "out",
+        "-q",
+        "--json",
+        "--column",
+        "name=Org Title",
+        "--column",
+        "website=Web",
+        "--column",
+        "status=Kind",
+    ];
+    fails(&run(bin().args(base), &dir), "there is no column \"Org Title\"");
+    let out = run(
+        bin().args(base).args([
+            "--column-b",
+            "name=Firm",
+            "--column-b",
+            "website=Homepage Link",
+            "--column-b",
+            "status=Stage",
+            "--delimiter-b",
+            ";",
+        ]),
+        &dir,
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["summary"]["matched_pairs"], 1);
+    assert_eq!(
+        pairs(&dir.join("out/matches.csv")),
+        [("1".to_string(), "1".to_string())].into_iter().collect()
+    );
+}
