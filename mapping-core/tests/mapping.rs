@@ -153,6 +153,21 @@ fn shared_fields_follow_each_sides_policy() {
         .pairs
         .iter()
         .all(|p| a.list().accounts[p.own].account.population.label() != "Former Customer"));
+    // Issue 13: in B's matches.csv each shared field has its own column, filled for A's
+    // customers and empty for the others.
+    let dir = std::env::temp_dir().join(format!("acctmap-fields-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Report::build(b.list(), &mb).unwrap().write_dir(&dir, b.list()).unwrap();
+    let mut r = csv::Reader::from_path(dir.join("matches.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let last: Vec<&str> = headers.iter().skip(headers.len() - 2).collect();
+    assert_eq!(last, ["partner_industry", "partner_owner"]);
+    let (industry, pop) = (col("partner_industry"), col("b_population"));
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert!(rows.iter().any(|x| x[pop] == *"Customers" && !x[industry].is_empty()));
+    assert!(rows.iter().all(|x| x[pop] == *"Customers" || x[industry].is_empty()));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

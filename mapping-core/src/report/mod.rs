@@ -74,6 +74,9 @@ pub struct MatchRow {
     pub a_amount: Option<f64>,
     /// Other fields the partner shared, `name=value; ...`.
     pub b_other: String,
+    /// The same fields one by one (for `matches.csv`, a column each).
+    #[serde(skip)]
+    pub b_fields: Vec<(String, String)>,
 }
 
 /// Headline numbers.
@@ -201,6 +204,11 @@ impl Report {
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join("; "),
+                b_fields: f
+                    .iter()
+                    .filter(|(k, _)| !known.contains(&k.as_str()))
+                    .cloned()
+                    .collect(),
             }
         };
         let sorted = |pairs: &[crate::matching::MatchedPair]| {
@@ -281,7 +289,16 @@ impl Report {
     fn write_files(&self, dir: &Path, list: &PreparedList) -> Result<Vec<&'static str>> {
         let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
         let amount = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-        let pair_header = [
+        // Each field the partner shared beyond the four identifying ones gets a column of its
+        // own (`partner_owner`, `partner_industry` for `column:Industry`), in name order.
+        let partner_fields: BTreeSet<&str> = self
+            .matches
+            .iter()
+            .chain(&self.review)
+            .flat_map(|m| m.b_fields.iter().map(|(k, _)| k.as_str()))
+            .collect();
+        let partner_columns: Vec<String> = partner_fields.iter().map(|k| partner_column(k)).collect();
+        let mut pair_header: Vec<&str> = vec![
             "a_row",
             "b_row",
             "a_record_id",
@@ -298,10 +315,10 @@ impl Report {
             "evidence",
             "a_owner",
             "a_amount",
-            "b_other",
         ];
+        pair_header.extend(partner_columns.iter().map(String::as_str));
         let pair_cells = |m: &MatchRow| {
-            vec![
+            let mut cells = vec![
                 m.a_row.to_string(),
                 m.b_row.clone(),
                 m.a_record_id.clone(),
@@ -318,8 +335,9 @@ impl Report {
                 m.evidence.clone(),
                 m.a_owner.clone(),
                 amount(m.a_amount),
-                m.b_other.clone(),
-            ]
+            ];
+            cells.extend(partner_fields.iter().map(|k| field(&m.b_fields, k).to_owned()));
+            cells
         };
         write_csv(
             &dir.join("matches.csv"),
@@ -443,6 +461,21 @@ fn write_csv(path: &Path, header: &[&str], rows: impl Iterator<Item = Vec<String
             .map_err(err)?;
     }
     w.flush().map_err(|e| Error::io(Some(path.to_owned()), e))
+}
+
+/// The `matches.csv` column of a partner field: `partner_owner`, `partner_industry` for
+/// `column:Industry` (lower case, other characters as `_`).
+fn partner_column(field: &str) -> String {
+    let name = field.strip_prefix("column:").unwrap_or(field);
+    let mut out = String::from("partner_");
+    for c in name.trim().chars() {
+        out.push(if c.is_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '_'
+        });
+    }
+    out
 }
 
 /// A cell as a spreadsheet will read it without running it: text that starts with `=`, `+`,
