@@ -45,6 +45,13 @@ pub enum Command {
     /// Score a matches.csv against ground truth: precision, recall and F1, recall per
     /// difficulty class, precision per confidence tier, false pairs by cause.
     Eval(EvalArgs),
+    /// Print a shell completion script (`acctmap completions bash > /etc/bash_completion.d/acctmap`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output (`acctmap man > acctmap.1`).
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => live::serve(a),
         Command::Connect(a) => live::connect(a),
         Command::Eval(a) => normalize::eval(a),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -46,6 +48,24 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A shell's completion script. Generated into memory first: clap_complete panics when its
+/// writer fails, and a closed pipe is not an error here.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "acctmap", &mut script);
+    std::io::stdout().lock().write_all(&script)?;
+    Ok(())
+}
+
+/// The man page, acctmap(1): the command's own help as roff, its subcommands listed.
+fn man() -> anyhow::Result<()> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(cmd).render(&mut std::io::stdout().lock())?;
+    Ok(())
 }
 
 /// A closed pipe (`acctmap normalize big.csv | head`) is not an error.

@@ -654,3 +654,17 @@ fn overlap_takes_settings_per_side() {
         [("1".to_string(), "1".to_string())].into_iter().collect()
     );
 }
+
+/// Issue 13: shell completions and a man page, from the same definitions as --help.
+#[test]
+fn completions_and_man_page() {
+    let dir = tempdir("completions");
+    let bash = ok(&run(bin().args(["completions", "bash"]), &dir));
+    assert!(bash.contains("_acctmap()") && bash.contains("overlap") && bash.contains("--max-pair-factor"));
+    let fish = ok(&run(bin().args(["completions", "fish"]), &dir));
+    assert!(fish.contains("complete -c acctmap"));
+    let man = ok(&run(bin().arg("man"), &dir));
+    assert!(man.starts_with(".ie") && man.contains(".TH acctmap 1") && man.contains("overlap"));
+    let unknown = run(bin().args(["completions", "tcsh"]), &dir);
+    assert_eq!(unknown.status.code(), Some(2), "an unknown shell is a usage error");
+}
