@@ -177,6 +177,9 @@ pub struct GenerateArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print what was written as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Session options shared by overlap and the file exchange.

@@ -202,6 +202,25 @@ fn save_state(path: &Path, state: &StateFile) -> anyhow::Result<()> {
     write_atomic(path, text.as_bytes(), true)
 }
 
+/// `--json` for a step that writes a message: what was written and what it discloses.
+fn print_step_json(step: &str, msg: &Message, path: &Path, state: Option<&Path>) -> anyhow::Result<()> {
+    let doc = serde_json::json!({
+        "step": step,
+        "message": path,
+        "state": state,
+        "session": hex(&msg.session).to_string(),
+        "mode": msg.mode,
+        "sender_accounts": msg.accounts(),
+        "sender_populations": msg.populations,
+        "blinded_points": msg.points.len() / 32,
+        "returned_values": msg.returned_count(),
+        "proofs": msg.proofs.len() / mapping_core::psi::PROOF_BYTES,
+        "shared_records_bytes": msg.records.len(),
+    });
+    writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
+    Ok(())
+}
+
 /// The state first, then the message: a message is never left for a session whose state
 /// could not be saved; if the message cannot be written, the state is removed again so the
 /// step can be rerun.
@@ -387,6 +406,9 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
         &args.session,
     );
     save_state_then_message(&args.state, &state, &args.message, &msg)?;
+    if args.session.json {
+        return print_step_json("start", &msg, &args.message, Some(&args.state));
+    }
     if !args.session.quiet {
         eprint!("{}", msg.summary());
         eprintln!(
@@ -424,6 +446,9 @@ pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
         &args.session,
     );
     save_state_then_message(&args.state, &state, &args.message, &msg2)?;
+    if args.session.json {
+        return print_step_json("respond", &msg2, &args.message, Some(&args.state));
+    }
     if !args.session.quiet {
         eprint!("{}", msg2.summary());
         eprintln!(
@@ -471,6 +496,9 @@ pub fn finish(args: FinishArgs) -> anyhow::Result<()> {
     state.psi_state = None; // the session key is no longer needed: it leaves the state file
     state.finished = Some(finished);
     save_state(&args.state, &state)?;
+    if args.session.json {
+        return print_step_json("finish", &msg3, &args.message, Some(&args.state));
+    }
     if !args.session.quiet {
         eprint!("{}", msg3.summary());
         eprintln!(

@@ -41,9 +41,16 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("acctmap: error: {e}");
+            // Each cause once: a message that already says its cause (an I/O error naming the
+            // file and the OS error) is not followed by the OS error again.
+            let mut shown = e.to_string();
+            eprintln!("acctmap: error: {shown}");
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown.push_str(&text);
+                }
             }
             ExitCode::from(1)
         }

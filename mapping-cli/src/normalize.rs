@@ -208,7 +208,17 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     })
     .with_context(|| format!("generating into {}", args.out.display()))?;
     bar.finish_and_clear();
-    if !args.quiet {
+    if args.json {
+        let doc = serde_json::json!({
+            "out": args.out,
+            "a_rows": summary.a_rows,
+            "b_rows": summary.b_rows,
+            "true_pairs": summary.true_pairs,
+            "shared_companies": summary.shared_companies,
+            "files": ["a.csv", "b.csv", "truth.csv"],
+        });
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else if !args.quiet {
         eprintln!(
             "wrote {}/a.csv ({} rows), {}/b.csv ({} rows), truth.csv ({} true pairs, {} shared companies)",
             args.out.display(),

@@ -279,6 +279,10 @@ fn file_exchange_equals_overlap_and_refuses_misuse() {
 fn exit_codes_and_clear_errors() {
     let dir = tempdir("errors");
     fails(&run(bin().args(["normalize", "nope.csv"]), &dir), "nope.csv");
+    // Issue 13: the OS error is printed once, not again as its own cause.
+    let missing = run(bin().args(["normalize", "nope.csv"]), &dir);
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     std::fs::write(dir.join("x.csv"), "Foo,Bar\n1,2\n").unwrap();
     fails(
         &run(bin().args(["normalize", "x.csv"]), &dir),
@@ -667,4 +671,29 @@ fn completions_and_man_page() {
     assert!(man.starts_with(".ie") && man.contains(".TH acctmap 1") && man.contains("overlap"));
     let unknown = run(bin().args(["completions", "tcsh"]), &dir);
     assert_eq!(unknown.status.code(), Some(2), "an unknown shell is a usage error");
+}
+
+/// Issue 13: every command that prints a summary takes --json.
+#[test]
+fn summaries_as_json() {
+    let dir = tempdir("json");
+    let v: serde_json::Value = serde_json::from_str(&ok(&run(
+        bin()
+            .arg("start")
+            .arg(fixture("a.csv"))
+            .args(["--message", "m1.msg", "--json"]),
+        &dir,
+    )))
+    .unwrap();
+    assert_eq!(
+        (v["step"].as_str(), v["message"].as_str()),
+        (Some("start"), Some("m1.msg"))
+    );
+    assert!(v["blinded_points"].as_u64().unwrap() > 0);
+    let v: serde_json::Value = serde_json::from_str(&ok(&run(
+        bin().args(["generate", "--rows", "20", "--out", "g", "--json"]),
+        &dir,
+    )))
+    .unwrap();
+    assert_eq!(v["a_rows"], 20);
 }
