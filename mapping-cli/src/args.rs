@@ -187,6 +187,10 @@ pub struct GenerateArgs {
 pub struct SessionArgs {
     /// Sharing policy (TOML); the default shares row, record id, name and domain of matched
     /// accounts, for every population.
+    /// The partner's name: the columns of crm_import.csv are named after it
+    /// ("Globex Overlap", ...).
+    #[arg(long, default_value = "Partner")]
+    pub partner_name: String,
     #[arg(long)]
     pub policy: Option<PathBuf>,
     /// Largest partner account count accepted (overrides the policy's max_peer_accounts).

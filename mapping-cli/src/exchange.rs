@@ -335,9 +335,11 @@ pub(crate) fn write_report(
     mapping: &Mapping,
     out: &Path,
     seconds: f64,
+    session: &SessionArgs,
 ) -> anyhow::Result<(Report, Vec<PathBuf>)> {
     let mut report = Report::build(party.list(), mapping)?;
     report.summary.seconds = Some(seconds);
+    report.partner_name = session.partner_name.trim().to_owned();
     let written = report.write_dir(out, party.list())?;
     Ok((report, written))
 }
@@ -377,9 +379,9 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
         Ok((a, b, mapping_a, mapping_b))
     })??;
     let seconds = t0.elapsed().as_secs_f64();
-    let (report, written) = write_report(&a, &mapping_a, &args.out, seconds)?;
+    let (report, written) = write_report(&a, &mapping_a, &args.out, seconds, &args.session)?;
     if args.both {
-        write_report(&b, &mapping_b, &args.out.join("b"), seconds)?;
+        write_report(&b, &mapping_b, &args.out.join("b"), seconds, &args.session)?;
     }
     let title = format!("acctmap overlap: {} x {}", args.a.display(), args.b.display());
     print_summary(&title, &report, &args.out, &written, &args.session)
@@ -550,7 +552,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     };
     bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();
-    let (report, written) = write_report(&party, &mapping, &args.out, seconds)?;
+    let (report, written) = write_report(&party, &mapping, &args.out, seconds, &args.session)?;
     if let Some(msg4) = &msg4 {
         write_message(&args.message, msg4)?;
     }

@@ -149,7 +149,7 @@ fn run(
         Err(e) => return Err(e),
     };
     let seconds = t0.elapsed().as_secs_f64();
-    let (report, written) = write_report(party, &mapping, &live.out, seconds)?;
+    let (report, written) = write_report(party, &mapping, &live.out, seconds, &live.session)?;
     print_summary(title, &report, &live.out, &written, &live.session)?;
     Ok(Outcome::Done)
 }

@@ -697,3 +697,50 @@ fn summaries_as_json() {
     .unwrap();
     assert_eq!(v["a_rows"], 20);
 }
+
+/// Issue 13: crm_import.csv has a row for every account with a record id (so stale flags
+/// are cleared on re-import), under the export's own id header, with columns named after
+/// the partner, and no invented ids for rows without one.
+#[test]
+fn crm_import_covers_every_account_with_an_id() {
+    let dir = tempdir("crm");
+    ok(&run(
+        bin().arg("overlap").arg(fixture("a.csv")).arg(fixture("b.csv")).args([
+            "--out",
+            "out",
+            "-q",
+            "--partner-name",
+            "Globex",
+        ]),
+        &dir,
+    ));
+    let mut r = csv::Reader::from_path(dir.join("out/crm_import.csv")).unwrap();
+    assert_eq!(
+        r.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "Account ID",
+            "Globex Overlap",
+            "Globex Populations",
+            "Globex Match Count",
+            "Globex Match Confidence"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let count = |v: &str| rows.iter().filter(|x| &x[1] == v).count();
+    assert_eq!(
+        (rows.len(), count("true"), count("review"), count("false")),
+        (2978, 865, 5, 2108)
+    );
+    assert!(
+        rows.iter().all(|x| x[0].starts_with("001")),
+        "only the export's own ids"
+    );
+    // A list without record ids gets no made-up ones.
+    std::fs::write(dir.join("noid.csv"), "Name,Website\nAcme,acme.com\n").unwrap();
+    ok(&run(
+        bin().args(["overlap", "noid.csv", "noid.csv", "--out", "o2", "-q"]),
+        &dir,
+    ));
+    let text = std::fs::read_to_string(dir.join("o2/crm_import.csv")).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+}

@@ -693,6 +693,49 @@ impl PreparedList {
         Ok(out)
     }
 
+    /// Calls `f(index, record id)` for every accepted account, in file order (the id is
+    /// empty where the row has none). A streamed list reads its file once more, without
+    /// normalizing, and refuses a file that changed since it was read.
+    pub fn for_each_record_id(&self, mut f: impl FnMut(usize, &str)) -> Result<()> {
+        if self.keeps_records() {
+            for (i, a) in self.accounts.iter().enumerate() {
+                f(i, a.account.record_id.as_deref().unwrap_or_default());
+            }
+            return Ok(());
+        }
+        let Some(origin) = &self.origin else {
+            return Err(Error::config(
+                "this list keeps no records and has no file to read them from",
+            ));
+        };
+        let changed = || {
+            Error::config(format!(
+                "{} changed since it was read; run again",
+                origin.path.display()
+            ))
+        };
+        if file_stamp(&origin.path) != origin.stamp {
+            return Err(changed());
+        }
+        // Accepted rows grow with the index: one cursor walks both.
+        let mut next = 0usize;
+        ingest::read_path_rows(
+            &origin.path,
+            &origin.options,
+            |_| true,
+            |account| {
+                if next < self.keyed.len() && self.keyed.row(next) == account.row {
+                    f(next, account.record_id.as_deref().unwrap_or_default());
+                    next += 1;
+                }
+            },
+        )?;
+        if next != self.keyed.len() {
+            return Err(changed());
+        }
+        Ok(())
+    }
+
     fn check_indices(&self, wanted: &BTreeSet<usize>) -> Result<()> {
         match wanted.iter().find(|i| **i >= self.keyed.len()) {
             Some(i) => Err(Error::config(format!("account {i} is not in this list"))),

@@ -135,6 +135,8 @@ pub struct Report {
     pub partner_populations: Vec<(String, u64)>,
     /// File-level warnings from ingest.
     pub warnings: Vec<String>,
+    /// The partner's name, for the columns of crm_import.csv ("Partner" unless set).
+    pub partner_name: String,
 }
 
 /// What the report shows of one own matched account.
@@ -258,6 +260,7 @@ impl Report {
             disclosure: mapping.disclosure.clone(),
             partner_populations: mapping.partner_populations.clone(),
             warnings: list.warnings.clone(),
+            partner_name: "Partner".into(),
         })
     }
 
@@ -383,38 +386,7 @@ impl Report {
                 ]
             }),
         )?;
-        // crm_import.csv: one row per own matched account
-        let mut per_account: BTreeMap<u64, (String, BTreeSet<String>, u64, String)> = BTreeMap::new();
-        for m in &self.matches {
-            let e = per_account
-                .entry(m.a_row)
-                .or_insert_with(|| (m.a_record_id.clone(), BTreeSet::new(), 0, String::new()));
-            e.1.insert(m.b_population.clone());
-            e.2 += 1;
-            if e.3.is_empty() || m.confidence == "strong" {
-                e.3 = m.confidence.clone();
-            }
-        }
-        write_csv(
-            &dir.join("crm_import.csv"),
-            &[
-                "Record ID",
-                "Partner Overlap",
-                "Partner Populations",
-                "Partner Match Count",
-                "Partner Match Confidence",
-            ],
-            per_account.into_iter().map(|(row, (id, pops, n, conf))| {
-                let id = if id.is_empty() { format!("row {row}") } else { id };
-                vec![
-                    id,
-                    "true".into(),
-                    pops.into_iter().collect::<Vec<_>>().join(";"),
-                    n.to_string(),
-                    conf,
-                ]
-            }),
-        )?;
+        self.write_crm_import(&dir.join("crm_import.csv"), list)?;
         // summary.json
         let path = dir.join("summary.json");
         let doc = serde_json::json!({
@@ -443,6 +415,81 @@ impl Report {
             "summary.json",
             "report.html",
         ])
+    }
+
+    /// crm_import.csv: a row for every own account that has a record id (no ids are made
+    /// up for rows without one), under the export's own record-id header, so that a CRM
+    /// import by id updates every account and clears flags that no longer hold. The value
+    /// columns are named after the partner ([`Report::partner_name`]): `Overlap` is `true`
+    /// (a decided match), `review`, `false`, or `not compared` (a hidden population).
+    fn write_crm_import(&self, path: &Path, list: &PreparedList) -> Result<()> {
+        let mut per_row: BTreeMap<u64, (&str, BTreeSet<&str>, u64, &str)> = BTreeMap::new();
+        for (verdict, rows) in [("true", &self.matches), ("review", &self.review)] {
+            for m in rows.iter() {
+                let e = per_row.entry(m.a_row).or_insert((verdict, BTreeSet::new(), 0, ""));
+                if verdict == "true" {
+                    e.0 = "true";
+                }
+                e.1.insert(&m.b_population);
+                e.2 += 1;
+                if e.3.is_empty() || m.confidence == "strong" {
+                    e.3 = &m.confidence;
+                }
+            }
+        }
+        let hidden: BTreeSet<&str> = self
+            .disclosure
+            .hidden_populations
+            .iter()
+            .map(|(l, _)| l.as_str())
+            .collect();
+        let err = |e: csv::Error| Error::config(format!("writing {}: {e}", path.display()));
+        let mut w = csv::Writer::from_path(path).map_err(err)?;
+        let p = &self.partner_name;
+        let id_header = list
+            .columns
+            .record_id
+            .and_then(|i| list.headers.get(i))
+            .map_or("Record ID", String::as_str);
+        w.write_record([
+            id_header.to_owned(),
+            format!("{p} Overlap"),
+            format!("{p} Populations"),
+            format!("{p} Match Count"),
+            format!("{p} Match Confidence"),
+        ])
+        .map_err(err)?;
+        let mut failed = None;
+        list.for_each_record_id(|i, id| {
+            if id.is_empty() || failed.is_some() {
+                return;
+            }
+            let row = list.keyed.row(i);
+            let cells = match per_row.get(&row) {
+                Some((verdict, pops, n, conf)) => [
+                    id.to_owned(),
+                    (*verdict).to_owned(),
+                    pops.iter().copied().collect::<Vec<_>>().join(";"),
+                    n.to_string(),
+                    (*conf).to_owned(),
+                ],
+                None if hidden.contains(list.keyed.population(i)) => [
+                    id.to_owned(),
+                    "not compared".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ],
+                None => [id.to_owned(), "false".into(), String::new(), "0".into(), String::new()],
+            };
+            if let Err(e) = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned().into_bytes())) {
+                failed = Some(e);
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(err(e));
+        }
+        w.flush().map_err(|e| Error::io(Some(path.to_owned()), e))
     }
 
     /// The self-contained HTML page.
