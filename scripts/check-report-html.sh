@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders a report.html in headless Chromium (Debian's `chromium` package) and fails when
 # the page logs anything to the console (errors, uncaught exceptions) or when its script did
-# not fill the matched-accounts table. Writes a screenshot next to the report.
+# not fill the matched-accounts table. Writes screenshots at 1024 and 1400 px wide next to
+# the report (report-1024.png, report-1400.png: CI's artefacts of the page).
 #
 # usage: scripts/check-report-html.sh REPORT_DIR [MIN_ROWS]
 set -euo pipefail
@@ -27,5 +28,7 @@ if [ "$rows" -lt "$min_rows" ]; then
   echo "check-report-html: the matches table has $rows rows after the script ran (expected at least $min_rows)" >&2
   exit 1
 fi
-timeout 120 "$browser" "${flags[@]}" --screenshot="$dir/report.png" "file://$html" >/dev/null 2>&1
-echo "check-report-html: $html rendered with no console output, $rows table rows; screenshot $dir/report.png"
+for width in 1024 1400; do
+  timeout 120 "$browser" "${flags[@]}" --window-size="$width,1800" --screenshot="$dir/report-$width.png" "file://$html" >/dev/null 2>&1
+done
+echo "check-report-html: $html rendered with no console output, $rows table rows; screenshots $dir/report-1024.png, $dir/report-1400.png"

@@ -215,6 +215,12 @@ fn report_files_are_written_whole() {
     assert_eq!(summary["summary"]["matched_pairs"], 878);
     assert_eq!(summary["summary"]["review_pairs"], 6);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    // Issue 13: the file's name, never a local path.
+    assert!(
+        !html.contains(&fixtures().display().to_string()),
+        "report.html shows a local path"
+    );
+    assert!(html.contains("<p>a.csv &middot; session"));
     // Self-contained: nothing that would load from elsewhere (data values may contain URLs).
     for needle in ["<link", " src=", "href=\"http", "@import", "url(", "<iframe", "<img"] {
         assert!(!html.contains(needle), "report.html contains {needle:?}");

@@ -54,11 +54,14 @@ table{border-collapse:collapse;font-size:13px;width:100%}
 th,td{border-bottom:1px solid #e3e8ee;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f0f3f7;position:sticky;top:0}
 th.sort{cursor:pointer;user-select:none}
-th.sort:after{content:" \2195";color:#9aa8b6}
+th.sort:after{content:"\00a0\2195";color:#9aa8b6}
+table.pairs{table-layout:fixed;font-size:12px}
+table.pairs td,table.pairs th{overflow-wrap:break-word;hyphens:manual}
+table.pairs td small{display:block;color:#6b7a8a;overflow-wrap:anywhere}
 table.heat td.cell{text-align:right;font-variant-numeric:tabular-nums;min-width:90px}
 .strong{color:#0b6b2f;font-weight:600}.medium{color:#8a5a00;font-weight:600}.weak{color:#9b1c1c;font-weight:600}
 input#q{padding:6px 10px;width:320px;border:1px solid #c5ced8;border-radius:4px;margin-bottom:10px}
-.scroll{max-height:560px;overflow:auto}
+.scroll{max-height:560px;overflow-y:auto;overflow-x:hidden}
 .muted{color:#6b7a8a;font-size:12px}
 ul.plain{margin:0;padding-left:18px}
 "#;
@@ -69,7 +72,7 @@ const MAX_EMBEDDED_MATCHES: usize = 50_000;
 const SCRIPT: &str = r#"
 (function(){
   var data = JSON.parse(document.getElementById('matches-data').textContent);
-  var cols = ['a_row','a_name','a_domains','a_population','b_row','b_name','b_domains','b_population','matched_keys','confidence'];
+  var cols = JSON.parse(document.getElementById('matches-cols').textContent);
   var body = document.getElementById('matches-body');
   var q = document.getElementById('q');
   var count = document.getElementById('shown');
@@ -93,6 +96,11 @@ const SCRIPT: &str = r#"
       cols.forEach(function(c){
         var td = document.createElement('td');
         td.textContent = r[c] === null || r[c] === undefined ? '' : String(r[c]);
+        if (c === 'matched_keys') td.textContent = td.textContent.split('|').join(' | ');
+        if (c === 'a_row' || c === 'b_row') {
+          var id = r[c === 'a_row' ? 'a_record_id' : 'b_record_id'];
+          if (id) { var sm = document.createElement('small'); sm.textContent = id; td.appendChild(sm); }
+        }
         if (c === 'confidence') td.className = r[c];
         tr.appendChild(td);
       });
@@ -115,6 +123,22 @@ const SCRIPT: &str = r#"
 "#;
 
 /// Renders the page.
+/// Domains as a person reads them: IDN labels in Unicode (`xn--mller-kva.de` as
+/// `müller.de`); CSV files keep the ASCII form.
+fn unicode_domains(list: &str) -> String {
+    list.split_whitespace()
+        .map(|d| {
+            let (u, result) = idna::domain_to_unicode(d);
+            if result.is_ok() {
+                u
+            } else {
+                d.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Review rows shown on the page (review.csv has all).
 const MAX_REVIEW_SHOWN: usize = 500;
 
@@ -130,7 +154,10 @@ pub(super) fn render(r: &Report) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>Account mapping report</title><style>{STYLE}</style></head><body>\
          <header><h1>Account mapping report</h1><p>{} &middot; session {} &middot; mode: {}</p></header><main>",
-        esc(&s.source),
+        // The file's name only: a local path says nothing to the reader and may be private.
+        esc(std::path::Path::new(&s.source)
+            .file_name()
+            .map_or(s.source.as_str(), |n| n.to_str().unwrap_or(&s.source))),
         esc(&s.session),
         mode
     );
@@ -241,28 +268,48 @@ pub(super) fn render(r: &Report) -> String {
         }
         h.push_str("</tr>");
     }
-    h.push_str("</tbody></table><p class=\"muted\">Cells count matched account pairs. Pipeline is the sum of your amounts over your matched accounts in the cell.</p></section>");
+    h.push_str("</tbody></table><p class=\"muted\">Cells count matched account pairs (decided matches).");
+    if s.own_pipeline_matched.is_some() {
+        h.push_str(" Pipeline is the sum of your amounts over your matched accounts in the cell.");
+    }
+    h.push_str("</p></section>");
     // Matches
     if s.mode == Mode::Matches {
-        let _ = write!(
-            h,
-            "<section id=\"matches\"><h2>Matched accounts</h2><input id=\"q\" type=\"search\" placeholder=\"Search name, domain, population, key…\" aria-label=\"search\"> \
-             <span class=\"muted\">showing <span id=\"shown\">{}</span></span><div class=\"scroll\"><table><thead><tr>",
-            num(r.matches.len().min(MAX_EMBEDDED_MATCHES) as u64)
-        );
-        for (col, label) in [
+        // The columns: fixed ones, then each field the partner shared (its owner, industry,
+        // ...) in a column of its own.
+        let mut columns: Vec<(String, String)> = [
             ("a_row", "your row"),
             ("a_name", "your name"),
             ("a_domains", "your domains"),
             ("a_population", "your population"),
+            ("a_owner", "your owner"),
             ("b_row", "partner row"),
             ("b_name", "partner name"),
             ("b_domains", "partner domains"),
             ("b_population", "partner population"),
-            ("matched_keys", "matched keys"),
-            ("confidence", "confidence"),
-        ] {
-            let _ = write!(h, "<th class=\"sort\" data-col=\"{col}\">{label}</th>");
+        ]
+        .iter()
+        .map(|(c, l)| (c.to_string(), l.to_string()))
+        .collect();
+        let shared: std::collections::BTreeSet<&str> = r
+            .matches
+            .iter()
+            .flat_map(|m| m.b_fields.iter().map(|(k, _)| k.as_str()))
+            .collect();
+        for f in &shared {
+            let label = f.strip_prefix("column:").unwrap_or(f);
+            columns.push((format!("partner:{f}"), format!("partner {}", label.to_lowercase())));
+        }
+        columns.push(("matched_keys".into(), "matched keys".into()));
+        columns.push(("confidence".into(), "confidence".into()));
+        let _ = write!(
+            h,
+            "<section id=\"matches\"><h2>Matched accounts</h2><input id=\"q\" type=\"search\" placeholder=\"Search name, domain, population, key…\" aria-label=\"search\"> \
+             <span class=\"muted\">showing <span id=\"shown\">{}</span></span><div class=\"scroll\"><table class=\"pairs\"><thead><tr>",
+            num(r.matches.len().min(MAX_EMBEDDED_MATCHES) as u64)
+        );
+        for (col, label) in &columns {
+            let _ = write!(h, "<th class=\"sort\" data-col=\"{}\">{}</th>", esc(col), esc(label));
         }
         h.push_str("</tr></thead><tbody id=\"matches-body\"></tbody></table></div>");
         // A browser page holds a bounded number of pairs; matches.csv holds them all.
@@ -275,11 +322,29 @@ pub(super) fn render(r: &Report) -> String {
                 num(r.matches.len() as u64)
             );
         }
-        let json = serde_json::to_string(embedded).unwrap_or_else(|_| "[]".into());
-        let json = json.replace("</", "<\\/").replace("<!--", "<\\!--");
+        // Each row as the page shows it: domains in Unicode, partner fields by name.
+        let rows: Vec<serde_json::Value> = embedded
+            .iter()
+            .map(|m| {
+                let mut v = serde_json::to_value(m).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("a_domains".into(), unicode_domains(&m.a_domains).into());
+                    o.insert("b_domains".into(), unicode_domains(&m.b_domains).into());
+                    for (k, val) in &m.b_fields {
+                        o.insert(format!("partner:{k}"), val.clone().into());
+                    }
+                }
+                v
+            })
+            .collect();
+        let cols: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
+        let safe = |json: String| json.replace("</", "<\\/").replace("<!--", "<\\!--");
+        let json = safe(serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()));
+        let cols = safe(serde_json::to_string(&cols).unwrap_or_else(|_| "[]".into()));
         let _ = write!(
             h,
-            "<script type=\"application/json\" id=\"matches-data\">{json}</script></section>"
+            "<script type=\"application/json\" id=\"matches-cols\">{cols}</script>\
+             <script type=\"application/json\" id=\"matches-data\">{json}</script></section>"
         );
     }
     // Review candidates: pairs the decision rule did not decide, never in the counts.
