@@ -367,15 +367,27 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
         let (sa, sb) = (a.slots_in_session(), b.slots_in_session());
         // Each message goes through its encoding, as it would between two machines.
         let wire = |m: Message, max: u64| Message::decode_vec(m.into_bytes(), max);
-        let (ini, m1) = output::track(&progress, sa, "step 1/4", quiet, || a.start())?;
+        let k = a.list().config.slots as u64;
+        let (ini, m1) = output::track(&progress, sa, k, "step 1/4: blinding your keys", quiet, || a.start())?;
         let m1 = wire(m1, b.policy().max_peer_accounts)?;
-        let (resp, m2) = output::track(&progress, sa + sb, "step 2/4", quiet, || b.respond(&m1))?;
+        let (resp, m2) = output::track(
+            &progress,
+            sa + sb,
+            k,
+            "step 2/4: the partner blinds and proves",
+            quiet,
+            || b.respond(&m1),
+        )?;
         drop(m1);
         let m2 = wire(m2, a.policy().max_peer_accounts)?;
-        let (fin, m3) = output::track(&progress, sb, "step 3/4", quiet, || a.finish(ini, &m2))?;
+        let (fin, m3) = output::track(&progress, sb, k, "step 3/4: checking proofs, matching", quiet, || {
+            a.finish(ini, &m2)
+        })?;
         drop(m2);
+        let last = output::spinner("step 4/4: the partner checks proofs, records", quiet);
         let (mapping_b, m4) = b.complete_responder(resp, &wire(m3, u64::MAX)?)?;
         let mapping_a = a.complete_initiator(fin, &wire(m4, u64::MAX)?)?;
+        last.finish_and_clear();
         Ok((a, b, mapping_a, mapping_b))
     })??;
     let seconds = t0.elapsed().as_secs_f64();
@@ -395,7 +407,10 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
         let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?
             .with_progress(progress.clone());
         let total = party.slots_in_session();
-        let (ini, msg) = output::track(&progress, total, "blinding", args.session.quiet, || party.start())?;
+        let k = party.list().config.slots as u64;
+        let (ini, msg) = output::track(&progress, total, k, "blinding your keys", args.session.quiet, || {
+            party.start()
+        })?;
         Ok((party, ini, msg))
     })??;
     let state = StateFile::begun(
@@ -432,7 +447,8 @@ pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
         let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?
             .with_progress(progress.clone());
         let total = party.slots_in_session() + msg1.points.len() as u64 / 32;
-        let (resp, msg2) = output::track(&progress, total, "blinding", args.session.quiet, || {
+        let k = party.list().config.slots as u64;
+        let (resp, msg2) = output::track(&progress, total, k, "blinding and proving", args.session.quiet, || {
             party.respond(&msg1)
         })
         .with_context(|| format!("{}", args.to.display()))?;

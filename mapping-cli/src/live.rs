@@ -111,12 +111,14 @@ fn run(
     };
     let paired = AtomicBool::new(false);
     // One bar over this side's curve work: its own slots, and the partner's once declared.
-    let bar = output::progress(party.slots_in_session(), "pairing", live.session.quiet);
+    // Counted in accounts: slots divided by the slots per account.
+    let k = (party.list().config.slots as u64).max(1);
+    let bar = output::progress(party.slots_in_session() / k, "pairing", live.session.quiet);
     let done = AtomicBool::new(false);
     let mapping = std::thread::scope(|scope| {
         scope.spawn(|| {
             while !done.load(Ordering::Relaxed) {
-                bar.set_position(progress.get());
+                bar.set_position(progress.get() / k);
                 std::thread::sleep(Duration::from_millis(150));
             }
         });
@@ -127,7 +129,7 @@ fn run(
                 party,
                 code,
                 |d| {
-                    bar.set_length(party.slots_in_session() + d.accounts * u64::from(d.slots));
+                    bar.set_length((party.slots_in_session() + d.accounts * u64::from(d.slots)) / k);
                     bar.suspend(|| decide(live, d))
                 },
                 |step| {

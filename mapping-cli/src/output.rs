@@ -5,31 +5,36 @@ use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// A progress bar on stderr, hidden when stderr is not a terminal or `quiet` is set.
+/// A progress bar on stderr counting accounts, hidden when stderr is not a terminal or
+/// `quiet` is set.
 pub fn progress(len: u64, message: &str, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    let style =
-        ProgressStyle::with_template("{msg:>26} [{bar:30}] {human_pos}/{human_len} ({elapsed} elapsed, ETA {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+    let style = ProgressStyle::with_template(
+        "{msg:>40} [{bar:30}] {human_pos}/{human_len} accounts ({elapsed} elapsed, ETA {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
     bar.set_style(style);
     bar.set_message(message.to_owned());
     bar
 }
 
-/// Runs `f` while a bar with ETA follows `progress` (slots processed) from its current
-/// value up to `total` more; hidden when quiet or not on a terminal.
+/// Runs `f` while a bar with ETA follows `progress` (slots processed, shown as accounts of
+/// `slots` slots each) from its current value up to `total` more slots; hidden when quiet or
+/// not on a terminal.
 pub fn track<T>(
     progress: &mapping_core::psi::Progress,
     total: u64,
+    slots: u64,
     message: &str,
     quiet: bool,
     f: impl FnOnce() -> T,
 ) -> T {
-    let bar = self::progress(total, message, quiet);
+    let slots = slots.max(1);
+    let bar = self::progress(total / slots, message, quiet);
     if bar.is_hidden() {
         return f();
     }
@@ -38,7 +43,7 @@ pub fn track<T>(
     std::thread::scope(|scope| {
         scope.spawn(|| {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                bar.set_position(progress.get().saturating_sub(start).min(total));
+                bar.set_position(progress.get().saturating_sub(start).min(total) / slots);
                 std::thread::sleep(std::time::Duration::from_millis(150));
             }
         });

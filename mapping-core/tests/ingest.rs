@@ -240,6 +240,33 @@ fn salesforce_report_footer_lines_are_not_accounts() {
     assert!(d.rejects.iter().all(|r| r.reason.contains("footer")));
     assert_eq!(d.rejects[0].line, 5);
     assert_eq!(d.rejects[5].line, 12);
+    // The layout as a file, with the report's title lines above the column row.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/layouts/salesforce_report.csv");
+    let d = ingest::read_path(&path, &IngestOptions::new()).unwrap();
+    accounted(&d);
+    assert_eq!(d.headers, ["Account Name", "Website", "Type", "Billing Country"]);
+    let got: Vec<_> = d
+        .accounts
+        .iter()
+        .map(|a| (a.name.clone().unwrap(), a.line, a.population.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Acme".to_string(), 5, Population::Customers),
+            ("Globex".to_string(), 6, Population::Prospects),
+            ("Initech".to_string(), 7, Population::Customers)
+        ]
+    );
+    assert_eq!(d.rejects.len(), 6);
+    assert!(
+        d.warnings.iter().any(|w| w.contains("skipped 2 title line(s)")),
+        "{:?}",
+        d.warnings
+    );
+    // A one-column list whose names hold commas keeps its header.
+    let d = read(b"Name\nAcme, Inc\nGlobex\n");
+    assert_eq!(d.headers[0], "Name");
     // A company really called "Total" in a full row is still an account, and accounts after
     // a grouped report's "Total" line are read again.
     let d = read(b"Account Name,Website\nTotal,total.fr\nTotal\n3\nInitech,initech.com\n");

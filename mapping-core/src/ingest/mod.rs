@@ -388,6 +388,21 @@ fn read_text<R: Read>(
         return Err(ErrorKind::EmptyInput { source: source.into() }.into());
     }
     next_start();
+    // A report export can start with title lines ("Accounts with open opportunities",
+    // "As of 12/1/2026") above the column row: single cells in a file whose lines otherwise
+    // hold several. Up to 10 are skipped, and said.
+    let titles = title_lines(&head, delimiter);
+    for _ in 0..titles {
+        if !csv.read_byte_record(&mut record).map_err(csv_error)? {
+            return Err(ErrorKind::EmptyInput { source: source.into() }.into());
+        }
+        next_start();
+    }
+    if titles > 0 {
+        warnings.push(format!(
+            "skipped {titles} title line(s) above the column row (a report export's header)"
+        ));
+    }
     let headers = header_names(&record, &mut decoded_1252);
     let columns = ColumnMap::detect(&headers, &options.columns, source)?;
     if !columns.has_identifier() {
@@ -527,6 +542,29 @@ fn read_text<R: Read>(
         warnings,
         delimiter: delimiter as char,
     })
+}
+
+/// How many single-cell title lines stand above the column row, judged from the head of the
+/// file: the column row is the first record with several cells that is followed by another
+/// of the same width; a one-column file, or one whose second record differs, has none.
+fn title_lines(head: &[u8], delimiter: u8) -> usize {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(head);
+    let widths: Vec<usize> = reader
+        .byte_records()
+        .take(13)
+        .map_while(|r| r.ok())
+        .map(|r| r.iter().filter(|f| !f.trim_ascii().is_empty()).count())
+        .collect();
+    match widths.iter().position(|w| *w >= 2) {
+        Some(i) if i > 0 && i <= 10 && widths[..i].iter().all(|w| *w <= 1) && widths.get(i + 1) == Some(&widths[i]) => {
+            i
+        }
+        _ => 0,
+    }
 }
 
 /// Excel's `sep=X` first line: its length (with its line end) and the delimiter it names.
