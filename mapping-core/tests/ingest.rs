@@ -408,3 +408,17 @@ fn pipedrive_dynamics_and_zoho_layouts_map_without_configuration() {
     );
     assert_eq!(list.accounts[0].normalized.domain_list(), "contoso.co.uk");
 }
+
+/// Issue 13: status values that no rule maps are said once, with counts, instead of each
+/// silently becoming a population.
+#[test]
+fn unmapped_status_values_are_said_once() {
+    let d = read(b"Account Name,Type\nAcme,Tier 2\nGlobex,Tier 2\nInitech,Customer\nHooli,Gold\n");
+    let notes: Vec<_> = d.warnings.iter().filter(|w| w.contains("no rule maps")).collect();
+    assert_eq!(notes.len(), 1, "{:?}", d.warnings);
+    assert!(
+        notes[0].starts_with("3 accounts have status values") && notes[0].contains("\"Tier 2\" 2, \"Gold\" 1"),
+        "{}",
+        notes[0]
+    );
+}

@@ -425,6 +425,7 @@ fn read_text<R: Read>(
     let mut fields: Vec<String> = Vec::with_capacity(headers.len());
     let mut in_footer = false;
     let mut accepted = 0u64;
+    let mut unrecognised: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     loop {
         match csv.read_byte_record(&mut record) {
             Ok(true) => {}
@@ -509,6 +510,11 @@ fn read_text<R: Read>(
         match columns.build_account(row, line, &fields, &options.populations) {
             Ok(account) => {
                 accepted += 1;
+                if let Population::Custom(label) = &account.population {
+                    if !options.populations.recognises(label) {
+                        *unrecognised.entry(label.clone()).or_default() += 1;
+                    }
+                }
                 sink(account)
             }
             Err(reason) => rejects.push(reject(reason)),
@@ -524,6 +530,18 @@ fn read_text<R: Read>(
         warnings.push(format!(
             "no status column: all {accepted} accounts are Unassigned; use --column status=HEADER \
              (the column that holds the account type or lifecycle stage)"
+        ));
+    }
+    if !unrecognised.is_empty() {
+        let mut top: Vec<(&String, &u64)> = unrecognised.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let examples: Vec<String> = top.iter().take(5).map(|(v, n)| format!("{v:?} {n}")).collect();
+        warnings.push(format!(
+            "{} accounts have status values no rule maps to a population ({}{}): each value became a population of its \
+             own name; use --population \"LABEL=value,...\" to group them",
+            unrecognised.values().sum::<u64>(),
+            examples.join(", "),
+            if top.len() > 5 { ", ..." } else { "" }
         ));
     }
     if short_rows > 0 {

@@ -169,9 +169,25 @@ impl PopulationRules {
         let Some(raw) = status.map(str::trim).filter(|s| !s.is_empty()) else {
             return Population::Unassigned;
         };
+        self.rule_for(raw).unwrap_or_else(|| Population::Custom(raw.to_owned()))
+    }
+
+    /// Whether a user rule or a built-in keyword covers a status value (one that none does
+    /// becomes a population of its own name).
+    ///
+    /// ```
+    /// let rules = mapping_core::PopulationRules::default();
+    /// assert!(rules.recognises("Customer - Direct") && rules.recognises("Former Customer"));
+    /// assert!(!rules.recognises("Tier 2"));
+    /// ```
+    pub fn recognises(&self, status: &str) -> bool {
+        self.rule_for(status.trim()).is_some()
+    }
+
+    fn rule_for(&self, raw: &str) -> Option<Population> {
         let folded = fold_text(raw);
         if let Some((_, p)) = self.rules.iter().find(|(v, _)| *v == folded) {
-            return p.clone();
+            return Some(p.clone());
         }
         // HubSpot writes internal values ("salesqualifiedlead"); compare without spaces too.
         let compact: String = folded.chars().filter(|c| !c.is_whitespace()).collect();
@@ -185,9 +201,9 @@ impl PopulationRules {
                 }
             });
             if hit {
-                return population.clone().unwrap_or_else(|| Population::Custom(raw.to_owned()));
+                return Some(population.clone().unwrap_or_else(|| Population::Custom(raw.to_owned())));
             }
         }
-        Population::Custom(raw.to_owned())
+        None
     }
 }
