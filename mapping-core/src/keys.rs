@@ -503,6 +503,14 @@ fn prepare_account(account: Account, config: &KeyConfig) -> (std::result::Result
     (Err(reject), dropped)
 }
 
+/// The error for a streamed list whose file changed since it was read.
+fn changed_error(origin: &Origin) -> Error {
+    Error::config(format!(
+        "{} changed since it was read; run again",
+        origin.path.display()
+    ))
+}
+
 /// Where a streamed list came from, to read its records again.
 #[derive(Debug, Clone)]
 struct Origin {
@@ -703,20 +711,8 @@ impl PreparedList {
             }
             return Ok(());
         }
-        let Some(origin) = &self.origin else {
-            return Err(Error::config(
-                "this list keeps no records and has no file to read them from",
-            ));
-        };
-        let changed = || {
-            Error::config(format!(
-                "{} changed since it was read; run again",
-                origin.path.display()
-            ))
-        };
-        if file_stamp(&origin.path) != origin.stamp {
-            return Err(changed());
-        }
+        let origin = self.unchanged_origin()?;
+        let changed = || changed_error(origin);
         // Accepted rows grow with the index: one cursor walks both.
         let mut next = 0usize;
         ingest::read_path_rows(
@@ -734,6 +730,19 @@ impl PreparedList {
             return Err(changed());
         }
         Ok(())
+    }
+
+    /// The file a streamed list was read from, refusing one that changed since.
+    fn unchanged_origin(&self) -> Result<&Origin> {
+        let Some(origin) = &self.origin else {
+            return Err(Error::config(
+                "this list keeps no records and has no file to read them from",
+            ));
+        };
+        if file_stamp(&origin.path) != origin.stamp {
+            return Err(changed_error(origin));
+        }
+        Ok(origin)
     }
 
     fn check_indices(&self, wanted: &BTreeSet<usize>) -> Result<()> {
@@ -754,20 +763,8 @@ impl PreparedList {
             wanted.iter().for_each(|&i| f(i, &self.accounts[i]));
             return Ok(());
         }
-        let Some(origin) = &self.origin else {
-            return Err(Error::config(
-                "this list keeps no records and has no file to read them from",
-            ));
-        };
-        let changed = || {
-            Error::config(format!(
-                "{} changed since it was read; run again",
-                origin.path.display()
-            ))
-        };
-        if file_stamp(&origin.path) != origin.stamp {
-            return Err(changed());
-        }
+        let origin = self.unchanged_origin()?;
+        let changed = || changed_error(origin);
         // Rows grow with the index, so the wanted rows come in index order.
         let by_row: HashMap<u64, usize> = wanted.iter().map(|&i| (self.keyed.row(i), i)).collect();
         let mut batch: Vec<(usize, Account)> = Vec::with_capacity(STREAM_BATCH);
