@@ -53,22 +53,29 @@ struct Deadlined {
     /// Until pairing completes; `None` afterwards (then only the per-read timeout holds).
     until: Arc<Mutex<Option<Instant>>>,
     per_read: Duration,
+    /// The socket's read timeout is shortened for the deadline (and must be restored).
+    shortened: bool,
 }
 
 impl Read for Deadlined {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
-        let wait = match until {
+        match until {
             Some(t) => {
                 let left = t.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "pairing deadline"));
                 }
-                left.min(self.per_read)
+                self.stream.set_read_timeout(Some(left.min(self.per_read)))?;
+                self.shortened = true;
             }
-            None => self.per_read,
-        };
-        self.stream.set_read_timeout(Some(wait))?;
+            // Paired: the per-read timeout again, set once rather than on every read.
+            None if self.shortened => {
+                self.stream.set_read_timeout(Some(self.per_read))?;
+                self.shortened = false;
+            }
+            None => {}
+        }
         self.stream.read(buf)
     }
 }
@@ -108,6 +115,7 @@ fn run(
         stream,
         until: until.clone(),
         per_read,
+        shortened: false,
     };
     let paired = AtomicBool::new(false);
     // One bar over this side's curve work: its own slots, and the partner's once declared.

@@ -132,9 +132,10 @@ fn partials(
         let end = (layout.ranges[proof].end - start).min(n);
         let (c, d) = (&inputs[at * 32..end * 32], &outputs[at * 32..end * 32]);
         if layout.weighted {
-            // The index within the proof's batch numbers the weights (RFC 9497 `i`).
-            let offset = start + at - layout.ranges[proof].start;
-            let w = weights_from(commitment, c, d, &layout.context(proof), offset);
+            // RFC 9497 numbers the weights from 0 in each batch; weighted batches are
+            // `PROOF_BATCH` long and so are the chunks, so a chunk starts its batch.
+            debug_assert_eq!(start + at, layout.ranges[proof].start);
+            let w = composite_weights(commitment, c, d, &layout.context(proof));
             for (o, p) in out.iter_mut().zip(points) {
                 o.push((proof, combine_vartime(&w, &p[at..end])));
             }
@@ -146,26 +147,6 @@ fn partials(
         at = end;
     }
     out
-}
-
-/// The weights of values `offset..` of a proof's batch. RFC 9497 numbers them from 0 in one
-/// batch; a chunk boundary inside a batch starts at `offset`. (Chunks are `PROOF_BATCH`
-/// long and aligned, so `offset` is 0 in the protocol; the general case is kept exact.)
-fn weights_from(
-    commitment: &[u8; 32],
-    c: &[u8],
-    d: &[u8],
-    ctx: &[u8],
-    offset: usize,
-) -> Vec<curve25519_dalek::scalar::Scalar> {
-    if offset == 0 {
-        return composite_weights(commitment, c, d, ctx);
-    }
-    let mut pad_c = vec![0u8; offset * 32];
-    pad_c.extend_from_slice(c);
-    let mut pad_d = vec![0u8; offset * 32];
-    pad_d.extend_from_slice(d);
-    composite_weights(commitment, &pad_c, &pad_d, ctx).split_off(offset)
 }
 
 fn sum_partials(layout: &Layout, chunks: impl Iterator<Item = Partials>) -> Vec<RistrettoPoint> {
