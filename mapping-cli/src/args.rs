@@ -93,10 +93,10 @@ pub struct InputArgs {
     /// Custom population rule LABEL=value1,value2 (status values; repeatable).
     #[arg(long = "population", value_name = "LABEL=VALUES")]
     pub populations: Vec<String>,
-    /// Key types to derive, in priority order [default: domain,brand_name,name_country,name].
+    /// Key types to derive, in priority order [default: domain,brand_name,name_country,name,name_presence].
     #[arg(long)]
     pub keys: Option<String>,
-    /// Slots per account (K): every account sends exactly this many values [default: 4].
+    /// Slots per account (K): every account sends exactly this many values [default: one per key type].
     #[arg(long)]
     pub slots: Option<usize>,
 }
@@ -136,13 +136,13 @@ impl InputArgs {
 
     pub fn key_config(&self) -> anyhow::Result<KeyConfig> {
         let file = self.file()?;
-        let keys = self
-            .keys
-            .clone()
-            .or(file.keys)
-            .unwrap_or_else(|| "domain,brand_name,name_country,name".into());
-        let slots = self.slots.or(file.slots).unwrap_or(4);
-        Ok(KeyConfig::new().with_types(&keys)?.with_slots(slots)?)
+        let config = match self.keys.clone().or(file.keys) {
+            Some(keys) => KeyConfig::new().with_types(&keys)?,
+            None => KeyConfig::new(),
+        };
+        // One slot per key type unless told otherwise.
+        let slots = self.slots.or(file.slots).unwrap_or(config.types.len());
+        Ok(config.with_slots(slots)?)
     }
 }
 

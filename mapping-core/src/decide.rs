@@ -74,6 +74,7 @@ pub enum Field {
 /// The weight table: field, level, weight (log2 of how much likelier the level is for a
 /// true pair than for a false one). Levels not listed weigh 0.
 pub const WEIGHTS: &[(Field, Level, f64)] = &[
+    // Where the name's frequency is not known; otherwise see [`name_agree_weight`].
     (Field::Name, Level::Agree, 7.0),
     (Field::Name, Level::FuzzyAgree, 5.0),
     (Field::Domain, Level::Agree, 10.0),
@@ -160,43 +161,122 @@ fn weight(field: Field, level: Level) -> f64 {
         .map_or(0.0, |(_, _, w)| *w)
 }
 
-/// Decides one pair of a PSI result, reading the own account's presence bits from its
-/// `NAME_PRESENCE` key in `own` (when it has one).
-pub fn decide_pair(pair: &PsiMatch, own: &KeyedAccounts) -> Decision {
-    let presence = own
-        .keys(pair.own_account)
-        .find(|k| k.first() == Some(&KeyType::NamePresence.tag()))
-        .and_then(|k| std::str::from_utf8(&k[1..]).ok())
-        .and_then(Presence::parse);
-    decide(&pair.key_types, presence)
+/// What both sides know about a pair beyond its matched key types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context {
+    /// This side's presence bits, when its account carries a `NAME_PRESENCE` key.
+    pub presence: Option<Presence>,
+    /// How many candidate pairs share the pair's name: the own accounts that agree with the
+    /// partner account on the name, times the partner accounts that agree with the own
+    /// account (1: the name names one account on each side). `None`: not known.
+    pub name_pairs: Option<u32>,
 }
 
-/// Decides a pair from the key types that matched and, when this side's account carries
-/// one, its presence bits.
+/// The weight of a name agreement that `pairs` candidate pairs share: the Fellegi–Sunter
+/// frequency adjustment, log2 of how much rarer the agreement is. A name that names one
+/// account on each side weighs [`NAME_AGREE_RARE`]; each doubling of the pairs sharing it
+/// takes one off (a name entered twice on one side: 9; a name 20 branches share: 5.7).
 ///
 /// ```
-/// use mapping_core::decide::{decide, Presence, Verdict};
+/// use mapping_core::decide::name_agree_weight;
+/// assert_eq!(name_agree_weight(1), 10.0);
+/// assert_eq!(name_agree_weight(4), 8.0);
+/// assert_eq!(name_agree_weight(20), 5.7);
+/// assert_eq!(name_agree_weight(5000), 0.0);
+/// ```
+pub fn name_agree_weight(pairs: u32) -> f64 {
+    // Rounded to a tenth, for reports; both sides compute the same value.
+    let w = (NAME_AGREE_RARE - f64::from(pairs.max(1)).log2()).max(0.0);
+    (w * 10.0).round() / 10.0
+}
+
+/// A name agreement between one account on each side: as strong as a domain, enough alone
+/// to decide a pair unless something disagrees.
+pub const NAME_AGREE_RARE: f64 = 10.0;
+
+fn names_agree(types: &[KeyType]) -> bool {
+    types
+        .iter()
+        .any(|t| matches!(t, KeyType::Name | KeyType::NameCountry | KeyType::NamePresence))
+}
+
+/// Decides every candidate pair of a PSI result, in order.
+///
+/// Besides each pair's own keys, the rule reads one fact of the whole candidate set: how
+/// many accounts share the pair's name on each side. Both partners see the same candidate
+/// pairs (the key types of a pair are equal on both sides), so both compute the same counts
+/// and reach the same verdicts. The counts are taken over all candidates, before any is
+/// dropped, so deciding the same candidates again gives the same result.
+pub fn decide_all(matches: &[PsiMatch], own: &KeyedAccounts) -> Vec<Decision> {
+    let mut peers_of_own: hashbrown::HashMap<usize, u32> = hashbrown::HashMap::new();
+    let mut owns_of_peer: hashbrown::HashMap<u64, u32> = hashbrown::HashMap::new();
+    for m in matches.iter().filter(|m| names_agree(&m.key_types)) {
+        *peers_of_own.entry(m.own_account).or_default() += 1;
+        *owns_of_peer.entry(m.peer_account).or_default() += 1;
+    }
+    matches
+        .iter()
+        .map(|m| {
+            let name_pairs = names_agree(&m.key_types).then(|| {
+                let mine = peers_of_own.get(&m.own_account).copied().unwrap_or(1);
+                let theirs = owns_of_peer.get(&m.peer_account).copied().unwrap_or(1);
+                mine.saturating_mul(theirs)
+            });
+            decide(
+                &m.key_types,
+                Context {
+                    presence: presence_of(m.own_account, own),
+                    name_pairs,
+                },
+            )
+        })
+        .collect()
+}
+
+/// This side's presence bits for an account, from its `NAME_PRESENCE` key (when it has one).
+fn presence_of(account: usize, own: &KeyedAccounts) -> Option<Presence> {
+    own.keys(account)
+        .find(|k| k.first() == Some(&KeyType::NamePresence.tag()))
+        .and_then(|k| std::str::from_utf8(&k[1..]).ok())
+        .and_then(Presence::parse)
+}
+
+/// Decides a pair from the key types that matched and what both sides know of it.
+///
+/// ```
+/// use mapping_core::decide::{decide, Context, Presence, Verdict};
 /// use mapping_core::KeyType::*;
-/// assert_eq!(decide(&[Domain], None).verdict, Verdict::Match);
-/// assert_eq!(decide(&[NameCountry, Name], None).verdict, Verdict::Match);
-/// assert_eq!(decide(&[Name], None).verdict, Verdict::Review);
+/// let none = Context::default();
+/// assert_eq!(decide(&[Domain], none).verdict, Verdict::Match);
+/// assert_eq!(decide(&[NameCountry, Name], none).verdict, Verdict::Match);
+/// assert_eq!(decide(&[Name], none).verdict, Verdict::Review);
+/// // A name that names one account on each side, with nothing against it.
+/// let unique = Context { name_pairs: Some(1), ..none };
+/// assert_eq!(decide(&[Name], unique).verdict, Verdict::Match);
+/// // The same name on 20 partner accounts: the name alone is not enough.
+/// let common = Context { name_pairs: Some(20), ..none };
+/// assert_eq!(decide(&[Name], common).verdict, Verdict::Review);
 /// // Both hold a country (the marker matched), and NAME_COUNTRY did not: they differ.
-/// let both = Some(Presence { domain: false, country: true });
-/// assert_eq!(decide(&[Name, NamePresence], both).verdict, Verdict::NoMatch);
+/// let both = Context { presence: Some(Presence { domain: false, country: true }), name_pairs: Some(1) };
+/// assert_eq!(decide(&[Name, NamePresence], both).verdict, Verdict::Review);
 /// // Same name and country, but both hold a domain and the domains differ.
-/// let all = Some(Presence { domain: true, country: true });
+/// let all = Context { presence: Some(Presence { domain: true, country: true }), ..none };
 /// assert_eq!(decide(&[NameCountry, Name, NamePresence], all).verdict, Verdict::NoMatch);
 /// ```
-pub fn decide(types: &[KeyType], own: Option<Presence>) -> Decision {
+pub fn decide(types: &[KeyType], context: Context) -> Decision {
     let has = |t: KeyType| types.contains(&t);
     // The marker matched: the partner's presence bits are ours.
-    let shared = if has(KeyType::NamePresence) { own } else { None };
+    let shared = if has(KeyType::NamePresence) {
+        context.presence
+    } else {
+        None
+    };
     let absent = |held: Option<bool>| match held {
         Some(true) => Level::Disagree,
         Some(false) => Level::Missing,
         None => Level::Unknown,
     };
-    let name = if has(KeyType::Name) || has(KeyType::NameCountry) || has(KeyType::NamePresence) {
+    let name = if names_agree(types) {
         Level::Agree
     } else if has(KeyType::NameFuzzy) {
         Level::FuzzyAgree
@@ -217,7 +297,10 @@ pub fn decide(types: &[KeyType], own: Option<Presence>) -> Decision {
     };
     let levels: Vec<(Field, Level, f64)> = [(Field::Name, name), (Field::Domain, domain), (Field::Country, country)]
         .into_iter()
-        .map(|(f, l)| (f, l, weight(f, l)))
+        .map(|(f, l)| match (f, l, context.name_pairs) {
+            (Field::Name, Level::Agree, Some(pairs)) => (f, l, name_agree_weight(pairs)),
+            _ => (f, l, weight(f, l)),
+        })
         .collect();
     let score: f64 = levels.iter().map(|(_, _, w)| w).sum();
     let verdict = if score >= MATCH_AT {
@@ -257,7 +340,13 @@ mod tests {
             (&[NameFuzzy], None, Verdict::Review),
         ];
         for (types, presence, want) in cases {
-            let d = decide(types, *presence);
+            let d = decide(
+                types,
+                Context {
+                    presence: *presence,
+                    name_pairs: None,
+                },
+            );
             assert_eq!(d.verdict, *want, "{types:?} {presence:?}: {}", d.explain());
         }
     }

@@ -181,8 +181,12 @@ fn cause(found: &Found, rows: Option<&Rows>) -> String {
         "free-mail rows (both sides)".into()
     } else if (free(ta) || free(tb)) && by_domain {
         "free-mail website (one side)".into()
-    } else if !ga.is_empty() && ga == gb {
-        "homonym (same name, other organisation)".into()
+    } else if let Some(shared) = ga.split(';').find(|g| !g.is_empty() && gb.split(';').any(|h| h == *g)) {
+        if shared.starts_with("one-edit:") {
+            "one edit apart (other organisation)".into()
+        } else {
+            "homonym (same name, other organisation)".into()
+        }
     } else if found.keys.contains("BRAND_NAME") && !found.keys.contains("DOMAIN") {
         "shared brand label".into()
     } else if found.keys == "NAME_FUZZY" {
@@ -266,7 +270,7 @@ mod tests {
         );
         let r = w(
             "r.csv",
-            "side,row,group,tags\na,3,,free-mail website\nb,9,,free-mail website\na,4,homonym:x,\nb,8,homonym:x,\n",
+            "side,row,group,tags\na,3,,free-mail website\nb,9,,free-mail website\na,4,homonym:x,\nb,8,one-edit:y;homonym:x,\n",
         );
         let e = evaluate(&m, &t, Some(&r)).unwrap();
         assert_eq!((e.overall.found, e.overall.correct, e.overall.true_pairs), (4, 2, 3));

@@ -162,6 +162,15 @@ const FIRST: &[&str] = &[
     "jane", "john", "maria", "li", "ahmed", "sofia", "lukas", "emma", "noah", "yuki",
 ];
 const FREEMAIL: &[&str] = &["gmail.com", "yahoo.com", "outlook.com", "gmx.de", "hotmail.co.uk"];
+const FREEMAIL_TYPED: &[&str] = &[
+    "gmail.com",
+    "yahoo.co.jp",
+    "web.de",
+    "outlook.com",
+    "orange.fr",
+    "icloud.com",
+];
+const PLACEHOLDER_SITES: &[&str] = &["n/a", "www.", "http://", "tbd", "-"];
 const OWNERS: &[&str] = &["Alex Kim", "Sam Rivera", "Jordan Lee", "Taylor Brooks", "Morgan Diaz"];
 const SF_TYPES: &[&str] = &[
     "Customer - Direct",
@@ -187,6 +196,23 @@ struct Company {
     country: usize,
     idn: bool,
     shopify: bool,
+    /// A trap's own website, where it differs from the one its name gives.
+    site: Option<String>,
+}
+
+/// The traps real lists have, planted in companies that are on one side only (so that the
+/// truth never holds them): a company with a shared company's name elsewhere, a public body
+/// whose site's label is a shared company's, and a company one letter from a shared one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trap {
+    /// The same name in another country, on its own domain.
+    Homonym,
+    /// The same name in the same country, on its own domain (two towns called Springfield).
+    Namesake,
+    /// `<Stem> City Council` on `<stem>.gov.uk` or a US school district on `k12`.
+    PublicBody,
+    /// One letter changed: another organisation.
+    OneEdit,
 }
 
 impl Company {
@@ -215,6 +241,59 @@ impl Company {
             country: r.below(COUNTRIES.len() as u64) as usize,
             idn: r.chance(0.02),
             shopify: r.chance(0.01),
+            site: None,
+        }
+    }
+
+    /// Company `id` (on one side only) set as a trap around the shared company `shared`.
+    fn trap(id: u64, shared: u64, trap: Trap) -> Company {
+        let base = Company::new(shared);
+        let own = Company::new(id);
+        let label = base.domain_label();
+        match trap {
+            Trap::Homonym => Company {
+                country: (base.country + 1 + (id % 3) as usize) % COUNTRIES.len(),
+                site: Some(format!(
+                    "{label}-{}.{}",
+                    own.stem.to_lowercase(),
+                    COUNTRIES[own.country].1
+                )),
+                ..base
+            },
+            Trap::Namesake => Company {
+                site: Some(format!(
+                    "{label}-{}.{}",
+                    own.stem.to_lowercase(),
+                    COUNTRIES[base.country].1
+                )),
+                ..base
+            },
+            Trap::PublicBody => {
+                let (word, site) = if id % 2 == 0 {
+                    ("City Council", format!("{label}.gov.uk"))
+                } else {
+                    ("School District", format!("{label}.k12.tx.us"))
+                };
+                Company {
+                    word,
+                    country: if id % 2 == 0 { 1 } else { 0 },
+                    site: Some(site),
+                    idn: false,
+                    shopify: false,
+                    ..base
+                }
+            }
+            Trap::OneEdit => {
+                let mut stem: Vec<char> = base.stem.chars().collect();
+                let at = 1 + (id as usize % (stem.len() - 1));
+                stem[at] = if stem[at] == 'x' { 'q' } else { 'x' };
+                let stem: String = stem.into_iter().collect();
+                Company {
+                    stem,
+                    site: None,
+                    ..base
+                }
+            }
         }
     }
 
@@ -238,7 +317,9 @@ impl Company {
     }
 
     fn domain(&self, tld: &str) -> String {
-        if self.shopify {
+        if let Some(site) = &self.site {
+            site.clone()
+        } else if self.shopify {
             format!("{}.myshopify.com", self.domain_label())
         } else {
             format!("{}.{tld}", self.domain_label())
@@ -302,6 +383,8 @@ fn spell_country(c: &Company, r: &mut Rng) -> String {
 struct Side {
     rows: u64,
     companies: Vec<u64>,
+    /// Companies `0..shared` are on both sides.
+    shared: u64,
 }
 
 /// Writes `a.csv`, `b.csv` and `truth.csv` into `dir`, calling `progress(rows_written)`
@@ -317,6 +400,7 @@ pub fn generate(dir: &Path, options: &GenerateOptions, mut progress: impl FnMut(
         Side {
             rows: n,
             companies: Vec::new(),
+            shared,
         }
         .with_range(shared, own_start)
     };
@@ -355,6 +439,24 @@ pub fn generate(dir: &Path, options: &GenerateOptions, mut progress: impl FnMut(
 }
 
 impl Side {
+    /// The company with this id; of the companies on this side only, 2 % carry a
+    /// shared company's name in another country, 1 % in the same country (each on its own
+    /// domain), 1 % are public bodies on a shared company's
+    /// label, and 1 % are one letter from a shared company's name.
+    fn company(&self, id: u64) -> Company {
+        if id < self.shared || self.shared == 0 {
+            return Company::new(id);
+        }
+        let base = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) % self.shared;
+        match id % 100 {
+            0..=1 => Company::trap(id, base, Trap::Homonym),
+            2 => Company::trap(id, base, Trap::Namesake),
+            3 => Company::trap(id, base, Trap::PublicBody),
+            4 => Company::trap(id, base, Trap::OneEdit),
+            _ => Company::new(id),
+        }
+    }
+
     fn with_range(mut self, shared: u64, own_start: u64) -> Side {
         let own = self.rows - shared.min(self.rows);
         self.companies = (0..shared.min(self.rows)).chain(own_start..own_start + own).collect();
@@ -433,7 +535,7 @@ fn write_side(
         }
         let record = match company_id {
             None => junk_row(r, flavor, row),
-            Some(id) => company_row(&Company::new(id), r, flavor, row),
+            Some(id) => company_row(&side.company(id), r, flavor, row),
         };
         w.write_record(&record).map_err(csv_err)?;
         row += 1;
@@ -443,7 +545,7 @@ fn write_side(
         // Duplicates: the same company entered twice, spelled differently.
         if let Some(id) = company_id {
             if row < side.rows && r.chance(0.02) {
-                w.write_record(company_row(&Company::new(id), r, flavor, row))
+                w.write_record(company_row(&side.company(id), r, flavor, row))
                     .map_err(csv_err)?;
                 row += 1;
                 truth.push((id, row));
@@ -497,9 +599,15 @@ fn company_row(c: &Company, r: &mut Rng, flavor: Flavor, row: u64) -> Vec<String
     let email_only = r.chance(0.08);
     let website = if email_only {
         String::new()
+    } else if r.chance(0.04) {
+        // A rep typed a contact's free-mail domain into the Website column.
+        r.pick(FREEMAIL_TYPED).to_string()
+    } else if r.chance(0.02) {
+        r.pick(PLACEHOLDER_SITES).to_string()
     } else {
         spell_website(c, r, tld)
     };
+    let typed_trap = !email_only && !website.is_empty() && !website.contains(&c.domain_label());
     let email = if email_only {
         format!("{}@{}", r.pick(FIRST), c.domain(tld))
     } else if r.chance(0.1) {
@@ -535,6 +643,7 @@ fn company_row(c: &Company, r: &mut Rng, flavor: Flavor, row: u64) -> Vec<String
             let (domain, url) = match r.below(3) {
                 0 => (website.clone(), String::new()),
                 1 => (String::new(), website.clone()),
+                _ if typed_trap => (website.clone(), String::new()),
                 _ => (c.domain(tld), website.clone()),
             };
             let (domain, url) = if email_only {

@@ -162,14 +162,20 @@ pub struct KeyConfig {
 impl Default for KeyConfig {
     fn default() -> Self {
         Self {
-            types: vec![KeyType::Domain, KeyType::BrandName, KeyType::NameCountry, KeyType::Name],
-            slots: 4,
+            types: vec![
+                KeyType::Domain,
+                KeyType::BrandName,
+                KeyType::NameCountry,
+                KeyType::Name,
+                KeyType::NamePresence,
+            ],
+            slots: 5,
         }
     }
 }
 
 impl KeyConfig {
-    /// The default: four slots; DOMAIN, BRAND_NAME, NAME_COUNTRY, NAME.
+    /// The default: five slots; DOMAIN, BRAND_NAME, NAME_COUNTRY, NAME, NAME_PRESENCE.
     pub fn new() -> Self {
         Self::default()
     }
@@ -225,7 +231,10 @@ impl KeyConfig {
 /// let n = normalize::normalize_account(&data.accounts[0]);
 /// let (k, dropped) = keys::derive(&n, &KeyConfig::new());
 /// let shown: Vec<String> = k.iter().map(|k| k.to_string()).collect();
-/// assert_eq!(shown, ["DOMAIN(acme.co.uk)", "BRAND_NAME(acme|acme)", "NAME_COUNTRY(acme|GB)", "NAME(acme)"]);
+/// assert_eq!(
+///     shown,
+///     ["DOMAIN(acme.co.uk)", "BRAND_NAME(acme|acme)", "NAME_COUNTRY(acme|GB)", "NAME(acme)", "NAME_PRESENCE(acme|d1|c1)"]
+/// );
 /// assert_eq!(dropped, 0);
 /// ```
 pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>, usize) {

@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::decide::{decide_pair, Decision, Verdict};
+use crate::decide::{decide_all, Decision, Verdict};
 use crate::keys::{KeyType, KeyedAccounts, Tier};
-use crate::psi::{Mode, PsiResult, Timings};
+use crate::psi::{Mode, PsiMatch, PsiResult, Timings};
 
 /// One matched account pair, from this side's view.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -74,16 +74,6 @@ pub struct Mapping {
     pub timings: Timings,
 }
 
-/// Drops the candidate pairs the decision rule rejects (before any record is made for
-/// them); both partners drop the same ones. Counts-only results are left as they are.
-pub fn retain_candidates(result: &mut PsiResult, own: &KeyedAccounts) {
-    if result.mode == Mode::Matches {
-        result
-            .matches
-            .retain(|m| decide_pair(m, own).verdict != Verdict::NoMatch);
-    }
-}
-
 impl Mapping {
     /// Builds the mapping; `partner_records` holds the partner's shared fields by its
     /// account handle; `own` is this side's keyed list (for the decision rule).
@@ -93,15 +83,23 @@ impl Mapping {
         mut partner_records: BTreeMap<u64, Vec<(String, String)>>,
         disclosure: Disclosure,
     ) -> Mapping {
-        // A record moves into the last pair of its partner account (copies only for the others).
-        let mut remaining: BTreeMap<u64, usize> = BTreeMap::new();
-        for m in &result.matches {
-            *remaining.entry(m.peer_account).or_default() += 1;
-        }
-        let (pairs, review): (Vec<MatchedPair>, Vec<MatchedPair>) = result
+        // The rule runs over every candidate; the pairs it rejects are dropped here (and no
+        // record was sent for them). A record moves into the last kept pair of its partner
+        // account (copies only for the others).
+        let decisions = decide_all(&result.matches, own);
+        let kept: Vec<(&PsiMatch, Decision)> = result
             .matches
             .iter()
-            .map(|m| {
+            .zip(decisions)
+            .filter(|(_, d)| d.verdict != Verdict::NoMatch)
+            .collect();
+        let mut remaining: BTreeMap<u64, usize> = BTreeMap::new();
+        for (m, _) in &kept {
+            *remaining.entry(m.peer_account).or_default() += 1;
+        }
+        let (pairs, review): (Vec<MatchedPair>, Vec<MatchedPair>) = kept
+            .into_iter()
+            .map(|(m, decision)| {
                 let left = remaining.entry(m.peer_account).or_default();
                 *left = left.saturating_sub(1);
                 let partner_fields = if *left == 0 {
@@ -116,11 +114,10 @@ impl Mapping {
                     partner_population: result.peer_populations[m.peer_population].0.clone(),
                     key_types: m.key_types.clone(),
                     confidence,
-                    decision: decide_pair(m, own),
+                    decision,
                     partner_fields: partner_fields.unwrap_or_default(),
                 }
             })
-            .filter(|p| p.decision.verdict != Verdict::NoMatch)
             .partition(|p| p.decision.verdict == Verdict::Match);
         let pair_counts = match result.mode {
             Mode::CountsOnly => result.pair_counts.clone(),

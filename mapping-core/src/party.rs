@@ -32,8 +32,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
+use crate::decide::{decide_all, Verdict};
 use crate::error::{Error, Result};
-use crate::keys::PreparedList;
+use crate::keys::{KeyedAccounts, PreparedList};
 use crate::matching::{Disclosure, Mapping};
 use crate::policy::{Share, SharingPolicy};
 use crate::psi::{Initiator, Message, MessageType, Mode, PartyInput, PsiConfig, PsiResult, Responder};
@@ -178,8 +179,7 @@ impl Party {
 
     /// Initiator, step 3: learns the matches, returns message 3 with this side's records.
     pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
-        let (mut result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
-        crate::matching::retain_candidates(&mut result, &self.list.keyed);
+        let (result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
         let (records, records_sent, fields) = self.records(&result)?;
         msg3.records = records;
         Ok((
@@ -199,9 +199,8 @@ impl Party {
     pub fn complete_responder(&self, responder: Responder, msg3: &Message) -> Result<(Mapping, Message)> {
         let mode = responder.mode();
         let session = responder.session();
-        let mut result = responder.complete(msg3)?;
-        crate::matching::retain_candidates(&mut result, &self.list.keyed);
-        let partner = parse_records(&msg3.records, &result, "message 3")?;
+        let result = responder.complete(msg3)?;
+        let partner = parse_records(&msg3.records, &result, &self.list.keyed, "message 3")?;
         let (records, records_sent, fields) = self.records(&result)?;
         let msg4 = Message {
             kind: MessageType::ResponderRecords,
@@ -240,7 +239,7 @@ impl Party {
         if msg4.previous != finished.sent {
             return Err(Error::protocol("message 4 answers another run of this session"));
         }
-        let partner = parse_records(&msg4.records, &finished.result, "message 4")?;
+        let partner = parse_records(&msg4.records, &finished.result, &self.list.keyed, "message 4")?;
         let disclosure = self.disclosure(&finished.result, finished.records_sent, finished.fields_sent.clone());
         Ok(Mapping::build(&finished.result, &self.list.keyed, partner, disclosure))
     }
@@ -277,7 +276,13 @@ impl Party {
         // (again, for a streamed list) a batch at a time, and written straight to JSON.
         let shares = |i: usize| self.policy.rule(self.list.keyed.population(i)).share == Share::Overlaps;
         let mut positions: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-        for m in result.matches.iter().filter(|m| shares(m.own_account)) {
+        let decisions = decide_all(&result.matches, &self.list.keyed);
+        for (m, _) in result
+            .matches
+            .iter()
+            .zip(&decisions)
+            .filter(|(m, d)| d.verdict != Verdict::NoMatch && shares(m.own_account))
+        {
             let at = positions.entry(m.own_account).or_default();
             if !at.contains(&m.own_position) {
                 at.push(m.own_position);
@@ -338,7 +343,12 @@ struct Record {
 
 /// Parses and checks the partner's records: only for partner accounts that matched, within
 /// size limits.
-fn parse_records(bytes: &[u8], result: &PsiResult, context: &str) -> Result<BTreeMap<u64, Vec<(String, String)>>> {
+fn parse_records(
+    bytes: &[u8],
+    result: &PsiResult,
+    own: &KeyedAccounts,
+    context: &str,
+) -> Result<BTreeMap<u64, Vec<(String, String)>>> {
     let mut out = BTreeMap::new();
     if bytes.is_empty() {
         return Ok(out);
@@ -348,12 +358,32 @@ fn parse_records(bytes: &[u8], result: &PsiResult, context: &str) -> Result<BTre
     }
     let records: Vec<Record> = serde_json::from_slice(bytes)
         .map_err(|e| Error::message(context, format!("shared records are not valid: {e}")))?;
-    let matched: BTreeSet<u64> = result.matches.iter().map(|m| m.peer_account).collect();
+    // Both sides decide the same candidates alike, so a record comes only for an account
+    // of a kept pair; one for a candidate the rule rejected means the partner decided
+    // otherwise (another rule, or a lie), and its records are refused.
+    let decisions = decide_all(&result.matches, own);
+    let candidates: BTreeSet<u64> = result.matches.iter().map(|m| m.peer_account).collect();
+    let kept: BTreeSet<u64> = result
+        .matches
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| d.verdict != Verdict::NoMatch)
+        .map(|(m, _)| m.peer_account)
+        .collect();
     for r in records {
-        if !matched.contains(&r.account) {
+        if !candidates.contains(&r.account) {
             return Err(Error::message(
                 context,
                 format!("shared record for partner account {} that did not match", r.account),
+            ));
+        }
+        if !kept.contains(&r.account) {
+            return Err(Error::message(
+                context,
+                format!(
+                    "shared record for partner account {}, a pair the decision rule rejects: the partner decided otherwise",
+                    r.account
+                ),
             ));
         }
         if r.fields.len() > MAX_FIELDS || r.fields.iter().any(|(k, v)| k.len() > 64 || v.len() > MAX_VALUE) {

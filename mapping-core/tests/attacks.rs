@@ -165,7 +165,7 @@ fn a_value_repeated_beyond_the_partner_accounts_is_refused() {
     m2.points = first.repeat(m2.points.len() / 32);
     let e = victim.finish(ini, &wire(&m2)).unwrap_err().to_string();
     assert!(
-        e.contains("occurs in 12000 of its slots, but it has 3000 accounts"),
+        e.contains("occurs in 15000 of its slots, but it has 3000 accounts"),
         "{e}"
     );
 }
@@ -222,4 +222,41 @@ fn message_3_from_another_session_is_refused() {
     moved.previous = m2b.transcript();
     let e = b.complete_responder(resp2, &wire(&moved)).unwrap_err().to_string();
     assert!(e.contains("does not hold"), "{e}");
+}
+
+/// Issue 10: both sides run the same decision rule over the same candidates, so records come
+/// only for pairs it keeps. A partner who sends a record for a candidate the rule rejects
+/// (the same name, but a different domain and country) decided otherwise, or lies: its
+/// records are refused, and nothing is reported.
+#[test]
+fn a_record_for_a_rejected_candidate_is_refused() {
+    let build = |csv: &str| {
+        let d = ingest::read(csv.as_bytes(), "list.csv", &IngestOptions::new()).unwrap();
+        Party::new(PreparedList::build(d, &KeyConfig::new()), SharingPolicy::default()).unwrap()
+    };
+    let attacker = build(
+        "Account Name,Website,Billing Country,Type\nAcme Inc,acme.com,US,Customer\nGlobex,globex.com,US,Customer\n",
+    );
+    let victim = build("Account Name,Website,Billing Country,Type\nAcme GmbH,acme-gruppe.de,Germany,Customer\nGlobex,globex.com,US,Customer\n");
+    let (ini, m1) = attacker.start().unwrap();
+    let (resp, m2) = victim.respond(&wire(&m1)).unwrap();
+    let (finished, honest3) = attacker.finish(ini, &wire(&m2)).unwrap();
+    drop(finished);
+    // The honest message 3 carries one record: Globex's. Acme is a candidate (NAME and
+    // NAME_PRESENCE are equal) that the rule rejects: name +10, domain -8, country -5.
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&honest3.records).unwrap();
+    assert_eq!(records.len(), 1);
+    let globex = records[0]["account"].as_u64().unwrap();
+    let mut forged = honest3.clone();
+    let mut more = records.clone();
+    more.push(serde_json::json!({"account": 1 - globex, "fields": [["row", "1"]]}));
+    forged.records = serde_json::to_vec(&more).unwrap();
+    let e = victim.complete_responder(resp, &wire(&forged)).unwrap_err().to_string();
+    assert!(e.contains("a pair the decision rule rejects"), "{e}");
+    // Honest, the victim reports Globex and nothing of Acme.
+    let (ini, m1) = attacker.start().unwrap();
+    let (resp, m2) = victim.respond(&wire(&m1)).unwrap();
+    let (_, m3) = attacker.finish(ini, &wire(&m2)).unwrap();
+    let (mapping, _) = victim.complete_responder(resp, &wire(&m3)).unwrap();
+    assert_eq!((mapping.pairs.len(), mapping.review.len()), (1, 0));
 }

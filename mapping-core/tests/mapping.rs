@@ -41,7 +41,7 @@ fn truth() -> BTreeSet<(u64, u64)> {
 }
 
 #[test]
-fn fixtures_map_exactly_to_the_ground_truth() {
+fn fixtures_map_to_the_ground_truth_as_documented() {
     let a = Party::new(list("a.csv"), policy(None)).unwrap();
     let b = Party::new(list("b.csv"), policy(None)).unwrap();
     let (ma, mb) = session(&a, &b);
@@ -57,13 +57,27 @@ fn fixtures_map_exactly_to_the_ground_truth() {
         .map(|m| (m.a_row, m.b_row.parse().unwrap()))
         .collect();
     let truth = truth();
-    assert_eq!(truth.len(), 884);
-    // Issue 10: the decision rule decides 878; the 6 pairs that share only a brand label and
-    // a first name word go to review. Together they are every true pair and nothing else.
-    assert_eq!((found.len(), review.len()), (878, 6), "decided and review pairs");
+    assert_eq!(truth.len(), 877);
+    // The generator plants homonyms, namesakes, public bodies on a company's label, one-edit
+    // names, free-mail and placeholder websites (fixtures/README.md). Decided: 873 pairs, 868
+    // true; review: 23 pairs, 4 true; 5 true pairs are not found.
+    assert_eq!((found.len(), review.len()), (873, 23), "decided and review pairs");
     assert!(found.is_disjoint(&review));
-    assert_eq!(found.union(&review).copied().collect::<BTreeSet<_>>(), truth);
-    assert!(report.review.iter().all(|m| m.matched_keys == "BRAND_NAME"));
+    assert_eq!(found.intersection(&truth).count(), 868);
+    assert_eq!(review.intersection(&truth).count(), 4);
+    // The 5 false decided pairs are same-name traps where one side holds no usable domain, so
+    // the domain disagreement cannot be seen: same name, same country, nothing against them.
+    let false_pairs: Vec<_> = report
+        .matches
+        .iter()
+        .filter(|m| !truth.contains(&(m.a_row, m.b_row.parse().unwrap())))
+        .collect();
+    assert_eq!(false_pairs.len(), 5);
+    for m in &false_pairs {
+        assert!(m.a_domains.is_empty() || m.b_domains.is_empty(), "{m:?}");
+        assert!(m.evidence.starts_with("name=agree("), "{m:?}");
+        assert!(m.evidence.ends_with(" domain=unknown(+0) country=agree(+3)"), "{m:?}");
+    }
     // The responder's view holds the same pairs, mirrored.
     let rb = Report::build(b.list(), &mb).unwrap();
     let mirrored: BTreeSet<(u64, u64)> = rb.matches.iter().map(|m| (m.b_row.parse().unwrap(), m.a_row)).collect();
@@ -76,13 +90,13 @@ fn fixtures_map_exactly_to_the_ground_truth() {
             report.summary.own_accounts_matched,
             report.summary.partner_accounts_matched
         ),
-        (Some(865), Some(861))
+        (Some(857), Some(858))
     );
-    assert_eq!(ma.pair_total(), 878);
-    assert_eq!(rb.review.len(), 6);
+    assert_eq!(ma.pair_total(), 873);
+    assert_eq!(rb.review.len(), 23);
     // Matrix cells add up to the decided pairs, and the transposed matrix is the partner's.
     let cells: u64 = report.matrix.iter().map(|c| c.pairs).sum();
-    assert_eq!(cells, 878);
+    assert_eq!(cells, 873);
     for c in &report.matrix {
         let twin = rb
             .matrix
@@ -117,8 +131,9 @@ fn hidden_population_and_counts_policy() {
         ma.disclosure.hidden_populations,
         vec![("Former Customer".to_string(), former as u64)]
     );
-    // Counts-only mode counts every candidate pair (no rule can run on counts): the decided
-    // and review pairs of the full session, minus those of the hidden population.
+    // Counts-only mode counts every candidate pair (no rule can run on counts): more than the
+    // decided and review pairs of the full session (minus those of the hidden population),
+    // since the pairs the rule rejects (the generator's homonyms and namesakes) count too.
     let (full, _) = session(&Party::new(list("a.csv"), policy(None)).unwrap(), &b);
     let hidden_pairs = full
         .pairs
@@ -126,7 +141,8 @@ fn hidden_population_and_counts_policy() {
         .chain(&full.review)
         .filter(|p| a.list().accounts[p.own].account.population.label() == "Former Customer")
         .count();
-    assert_eq!(ma.pair_total(), 884 - hidden_pairs as u64);
+    assert_eq!(896 - hidden_pairs, 751);
+    assert_eq!(ma.pair_total(), 836);
     assert_eq!(mb.pair_total(), ma.pair_total());
 }
 
@@ -182,7 +198,7 @@ fn set_size_guard_refuses_a_larger_partner() {
     let e = Message::decode(&m1.encode(), b.policy().max_peer_accounts).unwrap_err();
     assert!(
         e.to_string()
-            .contains("declares 2978 accounts, more than this side accepts (1000)"),
+            .contains("declares 2972 accounts, more than this side accepts (1000)"),
         "{e}"
     );
 }
@@ -196,24 +212,24 @@ fn report_files_are_written_whole() {
     let written = Report::build(a.list(), &ma).unwrap().write_dir(&dir, a.list()).unwrap();
     assert_eq!(written.len(), 7);
     let matches = std::fs::read_to_string(dir.join("matches.csv")).unwrap();
-    assert_eq!(matches.lines().count(), 879);
+    assert_eq!(matches.lines().count(), 874);
     assert_eq!(
         std::fs::read_to_string(dir.join("review.csv")).unwrap().lines().count(),
-        7
+        24
     );
     assert!(matches.starts_with("a_row,b_row,a_record_id,b_record_id,a_name,b_name,a_domains,b_domains,a_population,b_population,matched_keys,confidence"));
     let rejects = std::fs::read_to_string(dir.join("rejects.csv")).unwrap();
     assert!(rejects.starts_with("row,line,record_id,name,reason\n"), "{rejects}");
     // Issue 13: each reject names its record id and name, to find it in the CRM.
     assert!(
-        rejects.contains("\n110,115,001000000000110,n/a,\"no usable match key"),
+        rejects.contains("\n5,6,001000000000005,n/a,\"no usable match key"),
         "{rejects}"
     );
-    assert_eq!(rejects.lines().count(), 23);
+    assert_eq!(rejects.lines().count(), 29);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["summary"]["matched_pairs"], 878);
-    assert_eq!(summary["summary"]["review_pairs"], 6);
+    assert_eq!(summary["summary"]["matched_pairs"], 873);
+    assert_eq!(summary["summary"]["review_pairs"], 23);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     // Issue 13: the file's name, never a local path.
     assert!(
@@ -275,7 +291,8 @@ fn hash_cache_makes_repeat_runs_skip_hashing() {
     let (hit2, second) = run();
     assert!(hit2, "the repeat run reads the cache");
     assert_eq!(second, first);
-    assert_eq!(first, truth());
+    assert_eq!(first.len(), 896);
+    assert_eq!(first.intersection(&truth()).count(), 872);
     // Damage the file: it is ignored (and rewritten), and the result stays right.
     let mut bytes = std::fs::read(&files[0]).unwrap();
     bytes[100] ^= 1;
@@ -304,24 +321,24 @@ fn streamed_lists_equal_built_ones() {
     assert!(built.keeps_records() && !stream.keeps_records());
     assert!(stream.accounts.is_empty());
     assert_eq!(stream.keyed, built.keyed);
-    assert_eq!(stream.len(), 2978);
+    assert_eq!(stream.len(), 2972);
     assert_eq!(stream.rejects, built.rejects);
     assert_eq!(
         (stream.rows_read, stream.keys_dropped, &stream.warnings),
         (built.rows_read, built.keys_dropped, &built.warnings)
     );
-    for i in [0, 1, 1500, 2977] {
+    for i in [0, 1, 1500, 2971] {
         assert_eq!(stream.keyed.match_keys(i), built.accounts[i].keys);
         assert_eq!(stream.keyed.row(i), built.accounts[i].account.row);
     }
-    let wanted: BTreeSet<usize> = [3, 10, 2977].into();
+    let wanted: BTreeSet<usize> = [3, 10, 2971].into();
     let details = stream.details(&wanted).unwrap();
     assert_eq!(details.len(), 3);
     for i in &wanted {
         assert_eq!(details[i].account, built.accounts[*i].account);
         assert_eq!(details[i].normalized, built.accounts[*i].normalized);
     }
-    assert!(stream.details(&[2978].into()).is_err(), "an index past the end");
+    assert!(stream.details(&[2972].into()).is_err(), "an index past the end");
 
     let share = || policy(Some("policy-share-owner.toml"));
     let (ma, mb) = session(
@@ -338,7 +355,7 @@ fn streamed_lists_equal_built_ones() {
             .collect()
     };
     let from_stream = rows(Report::build(&streamed("a.csv"), &ma).unwrap());
-    assert_eq!(from_stream.len(), 736); // 878 decided, less the pairs of the hidden former customers
+    assert_eq!(from_stream.len(), 731); // 873 decided, less the pairs of the hidden former customers
     assert_eq!(from_stream, rows(Report::build(a.list(), &ma2).unwrap()));
     assert_eq!(
         rows(Report::build(&streamed("b.csv"), &mb).unwrap()),

@@ -34,7 +34,7 @@ const ARTICLES: &[&str] = &[
 /// assert_eq!(normalize_name("Inc."), Some("inc".to_string())); // never empty
 /// ```
 pub fn normalize_name(raw: &str) -> Option<String> {
-    let text = fold_text(raw);
+    let text = fold_umlaut_spellings(&fold_text(raw));
     let mut tokens: Vec<&str> = text.split_whitespace().collect();
     strip_legal_forms(&mut tokens);
     if tokens.is_empty() {
@@ -42,6 +42,43 @@ pub fn normalize_name(raw: &str) -> Option<String> {
     } else {
         Some(tokens.join(" "))
     }
+}
+
+/// German spells `ü`, `ö`, `ä` as `ue`, `oe`, `ae` where the letter is missing
+/// (`Mueller`, `Goebel`, `Baecker`); after [`fold_text`] has made `Müller` into `muller`, the
+/// two spellings meet when the digraph becomes its vowel. Only before a consonant, so that
+/// `Boeing`, `Queen` and `Joe` keep theirs, and never `ue` after `q` (`Quest`). Both sides
+/// fold alike, so the rare word that loses a letter it needed (`Michael` is `michal`) still
+/// equals itself.
+///
+/// ```
+/// use mapping_core::normalize_name;
+/// assert_eq!(normalize_name("Mueller GmbH"), normalize_name("Müller GmbH"));
+/// assert_eq!(normalize_name("Goebel & Baecker").as_deref(), Some("gobel and backer"));
+/// assert_eq!(normalize_name("Aerzte Oerlikon"), normalize_name("Ärzte Örlikon"));
+/// assert_eq!(normalize_name("Boeing Queen Quest").as_deref(), Some("boeing queen quest"));
+/// ```
+fn fold_umlaut_spellings(text: &str) -> String {
+    let b = text.as_bytes();
+    let consonant = |c: u8| c.is_ascii_lowercase() && !b"aeiouy".contains(&c);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if matches!(c, b'a' | b'o' | b'u')
+            && b.get(i + 1) == Some(&b'e')
+            && b.get(i + 2).is_some_and(|&n| consonant(n))
+            && !(c == b'u' && i > 0 && b[i - 1] == b'q')
+        {
+            out.push(c);
+            i += 2;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    // Only ASCII bytes were dropped (an `e` after an ASCII vowel), so this stays UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 /// Values CRMs hold where nobody typed a name ("n/a", "test", "unknown"), in normalized form.

@@ -95,7 +95,7 @@ impl Default for PsiConfig {
     fn default() -> Self {
         Self {
             mode: Mode::Matches,
-            slots: 4,
+            slots: 5,
             truncation: 16,
             max_peer_accounts: 1_000_000,
             max_pair_factor: 64,
@@ -106,7 +106,7 @@ impl Default for PsiConfig {
 }
 
 impl PsiConfig {
-    /// Defaults: matches mode, 4 slots, 16-byte values, at most 1,000,000 partner accounts.
+    /// Defaults: matches mode, 5 slots, 16-byte values, at most 1,000,000 partner accounts.
     pub fn new() -> Self {
         Self::default()
     }
