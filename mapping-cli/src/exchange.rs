@@ -315,7 +315,11 @@ pub(crate) fn print_summary(
                 tiers.join(", ")
             )?;
         }
-        _ => writeln!(out, "  matched:  {} pairs (counts only)", s.matched_pairs)?,
+        _ => writeln!(
+            out,
+            "  matched:  {} candidate pairs (counts only: no rule can run, so an upper bound)",
+            s.matched_pairs
+        )?,
     }
     if s.review_pairs > 0 {
         writeln!(
@@ -613,6 +617,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
             "key_commitment": (msg.commitment != [0u8; 32]).then(|| hex(&msg.commitment).to_string()),
             "proofs": msg.proofs.len() / mapping_core::psi::PROOF_BYTES,
             "shared_records": records,
+            "partner_learns": msg.partner_learns(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {

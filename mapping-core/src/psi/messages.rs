@@ -524,10 +524,34 @@ impl Message {
                 self.proofs.len() / PROOF
             ));
         }
-        s.push_str(
-            "  discloses: the counts above and values that reveal nothing about keys the partner does not also hold\n",
-        );
+        s.push_str("  what the partner learns from the session:\n");
+        for line in self.partner_learns() {
+            s.push_str(&format!("    - {line}\n"));
+        }
         s
+    }
+
+    /// What the partner learns from the session this message belongs to, in words: the
+    /// lines `acctmap inspect` prints (docs/protocol.md has the table).
+    pub fn partner_learns(&self) -> Vec<&'static str> {
+        let mut lines = vec![
+            "the sender's account count and population sizes (above)",
+            "nothing about accounts whose keys the partner does not also hold: other values are random to it",
+        ];
+        match self.mode {
+            Mode::Matches => {
+                lines.push("which of the sender's accounts share a key with the partner's, and which key types are equal (DOMAIN, BRAND_NAME, NAME_COUNTRY, NAME, NAME_PRESENCE, NAME_FUZZY as configured)");
+                lines.push("for those accounts, through NAME_PRESENCE (on by default): whether the account holds a domain and a country exactly as the partner's does, and so whether a domain or country both hold differs");
+                lines.push("from that, the decision rule's verdict on each such pair (both sides compute the same); records travel only for pairs it keeps");
+            }
+            Mode::CountsOnly => {
+                lines.push("population x population counts of candidate pairs; no account, pair or key type (values come back shuffled within population groups)");
+            }
+        }
+        if !self.records.is_empty() {
+            lines.push("the shared records listed below, for pairs the rule kept");
+        }
+        lines
     }
 }
 

@@ -268,7 +268,11 @@ pub(super) fn render(r: &Report) -> String {
         }
         h.push_str("</tr>");
     }
-    h.push_str("</tbody></table><p class=\"muted\">Cells count matched account pairs (decided matches).");
+    if r.summary.mode == Mode::CountsOnly {
+        h.push_str("</tbody></table><p class=\"muted\">Cells count candidate pairs: in a counts-only session no side sees which keys matched, so the decision rule cannot run and pairs it would reject (same name, other organisation) count too. Read the counts as upper bounds.");
+    } else {
+        h.push_str("</tbody></table><p class=\"muted\">Cells count matched account pairs (decided matches).");
+    }
     if s.own_pipeline_matched.is_some() {
         h.push_str(" Pipeline is the sum of your amounts over your matched accounts in the cell.");
     }
