@@ -380,6 +380,12 @@ pub struct BenchArgs {
     /// Elements per primitive when measuring the raw limit.
     #[arg(long, default_value_t = 20000)]
     pub samples: usize,
+    /// Key types, as for `overlap` (the default set when absent).
+    #[arg(long)]
+    pub keys: Option<String>,
+    /// Slots per account, as for `overlap` (one per key type when absent).
+    #[arg(long)]
+    pub slots: Option<usize>,
     /// One JSON object on stdout.
     #[arg(long)]
     pub json: bool,

@@ -88,7 +88,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     reset_peak();
     say("ingest + normalize + keys");
     let t = Instant::now();
-    let keys = KeyConfig::new();
+    let keys = match &args.keys {
+        Some(list) => KeyConfig::new().with_types(list)?,
+        None => KeyConfig::new(),
+    };
+    let slots = args.slots.unwrap_or(keys.types.len());
+    let keys = keys.with_slots(slots)?;
     let (a, b) = pool.install(|| -> anyhow::Result<(PreparedList, PreparedList)> {
         // Streamed, as `overlap` does: only the packed keys stay in memory.
         let read = |name: &str| -> anyhow::Result<PreparedList> {
