@@ -45,6 +45,9 @@ pub enum Command {
     /// Score a matches.csv against ground truth: precision, recall and F1, recall per
     /// difficulty class, precision per confidence tier, false pairs by cause.
     Eval(EvalArgs),
+    /// Every partner in the history with its last session, and accounts.csv: for each of your
+    /// accounts, which partners have it and in which of their populations.
+    Partners(PartnersArgs),
     /// Print a shell completion script (`acctmap completions bash > /etc/bash_completion.d/acctmap`).
     Completions {
         /// The shell.
@@ -52,6 +55,19 @@ pub enum Command {
     },
     /// Print the man page (roff) to standard output (`acctmap man > acctmap.1`).
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct PartnersArgs {
+    /// The history directory [default: acctmap/history under your data directory].
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// Where to write accounts.csv.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -185,12 +201,26 @@ pub struct GenerateArgs {
 /// Session options shared by overlap and the file exchange.
 #[derive(Debug, Clone, Args)]
 pub struct SessionArgs {
+    /// The partner's name: the columns of crm_import.csv are named after it ("Globex
+    /// Overlap", ...), and it names the partnership in the history: with it, each session
+    /// is kept and the report says what changed since the last one [default: Partner, and
+    /// no history].
+    #[arg(long)]
+    pub partner_name: Option<String>,
+    /// Where the partnerships' history lives [default with --partner-name: acctmap/history
+    /// under your data directory, ~/.local/share on Linux].
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// Keep no history and read none, even with --partner-name.
+    #[arg(long, conflicts_with = "history")]
+    pub no_history: bool,
+    /// After the report is written, POST the summary of changes as JSON to this webhook
+    /// (a Slack incoming webhook gets a Slack message); a failed post is reported, the report
+    /// stays.
+    #[arg(long, value_name = "URL")]
+    pub notify: Option<String>,
     /// Sharing policy (TOML); the default shares row, record id, name and domain of matched
     /// accounts, for every population.
-    /// The partner's name: the columns of crm_import.csv are named after it
-    /// ("Globex Overlap", ...).
-    #[arg(long, default_value = "Partner")]
-    pub partner_name: String,
     #[arg(long)]
     pub policy: Option<PathBuf>,
     /// Largest partner account count accepted (overrides the policy's max_peer_accounts).
@@ -215,6 +245,33 @@ pub struct SessionArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+impl SessionArgs {
+    /// The partner's name as reports show it.
+    pub fn partner(&self) -> String {
+        self.partner_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or("Partner")
+            .to_owned()
+    }
+
+    /// The history directory to use, if any.
+    pub fn history_dir(&self) -> anyhow::Result<Option<PathBuf>> {
+        if self.no_history {
+            return Ok(None);
+        }
+        match (&self.history, &self.partner_name) {
+            (Some(_), None) => anyhow::bail!("--history needs --partner-name, which names the partnership"),
+            (Some(dir), Some(_)) => Ok(Some(dir.clone())),
+            (None, Some(_)) => Ok(Some(mapping_core::history::History::default_dir().ok_or_else(
+                || anyhow::anyhow!("this system has no user data directory for the history; give --history DIR"),
+            )?)),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use mapping_core::history::{self, History};
 use mapping_core::matching::Mapping;
 use mapping_core::party::{Finished, Party};
-use mapping_core::policy::SharingPolicy;
+use mapping_core::policy::{Share, SharingPolicy};
 use mapping_core::psi::{Initiator, Message, Mode, Progress, Responder};
 use mapping_core::report::Report;
 use sha2::{Digest, Sha256};
@@ -286,6 +287,15 @@ pub(crate) fn print_summary(
     if session.json {
         let doc = serde_json::json!({
             "summary": s,
+            "changes": report.changes.as_ref().map(|c| serde_json::json!({
+                "since": c.since,
+                "line": c.line(),
+                "new_overlaps": c.new_overlaps,
+                "gone": c.gone,
+                "partner_moves": c.partner_moves,
+                "own_moves": c.own_moves,
+                "not_followed": c.not_followed,
+            })),
             "seconds": seconds,
             "out": out_dir,
             "files": written,
@@ -328,6 +338,15 @@ pub(crate) fn print_summary(
             s.review_pairs
         )?;
     }
+    if let Some(c) = &report.changes {
+        writeln!(out, "  changes:  {} (changes.csv)", c.line())?;
+    } else if session.history_dir().ok().flatten().is_some() {
+        writeln!(
+            out,
+            "  changes:  first session with {} kept in the history",
+            report.partner_name
+        )?;
+    }
     writeln!(out, "  report:   {}", out_dir.join("report.html").display())?;
     writeln!(out, "  time:     {seconds:.2} s")?;
     Ok(())
@@ -343,9 +362,59 @@ pub(crate) fn write_report(
 ) -> anyhow::Result<(Report, Vec<PathBuf>)> {
     let mut report = Report::build(party.list(), mapping)?;
     report.summary.seconds = Some(seconds);
-    report.partner_name = session.partner_name.trim().to_owned();
-    let written = report.write_dir(out, party.list())?;
+    report.partner_name = session.partner();
+    // The partnership's history: what changed since the last session goes into this
+    // report; this session is kept once its report is written.
+    let history = match session.history_dir()? {
+        Some(dir) => {
+            let history = History::open(&dir).with_context(|| format!("history in {}", dir.display()))?;
+            let unix = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let record = history::record_of(
+                &report.partner_name,
+                party.list(),
+                mapping,
+                &report,
+                policy_modes(party, mapping),
+                unix,
+            );
+            if let Some(before) = history.last(&report.partner_name)? {
+                report.changes = Some(history::changes(&before, &record));
+            }
+            Some((history, record))
+        }
+        None => None,
+    };
+    let mut written = report.write_dir(out, party.list())?;
+    if let Some((history, record)) = history {
+        written.push(history.record(&record)?);
+    }
+    if let Some(url) = &session.notify {
+        if let Err(e) = crate::notify::post(url, &report) {
+            eprintln!("acctmap: warning: --notify {url}: {e:#} (the report is written)");
+        }
+    }
     Ok((report, written))
+}
+
+/// What this side's policy did with each of its populations, for the history.
+fn policy_modes(party: &Party, mapping: &Mapping) -> Vec<(String, String)> {
+    let mode = |share: Share| match share {
+        Share::Hidden => "hidden",
+        Share::Counts => "counts",
+        Share::Overlaps => "overlaps",
+    };
+    mapping
+        .own_populations
+        .iter()
+        .map(|(label, _)| label.clone())
+        .chain(mapping.disclosure.hidden_populations.iter().map(|(l, _)| l.clone()))
+        .map(|label| {
+            let share = mode(party.policy().rule(&label).share);
+            (label, share.to_owned())
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------- commands

@@ -7,7 +7,9 @@ mod config;
 mod exchange;
 mod live;
 mod normalize;
+mod notify;
 mod output;
+mod partners;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => live::serve(a),
         Command::Connect(a) => live::connect(a),
         Command::Eval(a) => normalize::eval(a),
+        Command::Partners(a) => partners::run(a),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
     };

@@ -744,3 +744,148 @@ fn crm_import_covers_every_account_with_an_id() {
     let text = std::fs::read_to_string(dir.join("o2/crm_import.csv")).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
 }
+
+/// A one-request HTTP server on 127.0.0.1 that answers `status` and hands back the request.
+fn webhook(status: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Read the head, then the body its Content-Length announces.
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len: usize = text
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + len || n == 0 {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let reply = format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        s.write_all(reply.as_bytes()).unwrap();
+        String::from_utf8_lossy(&got).to_string()
+    });
+    (url, handle)
+}
+
+/// Issue 14 from the command line: a partnership's history (owner-only, under --history),
+/// the changes of a second session (changes.csv, the summary line, the report's top
+/// section), --notify to a local webhook, a failing webhook that leaves the report, and
+/// `acctmap partners`.
+#[test]
+fn history_changes_notify_and_partners() {
+    let dir = tempdir("history");
+    let hist = dir.join("hist");
+    let a = fixture("a.csv");
+    // Session 1 with the whole partner list, session 2 with its first 2,000 rows and every
+    // `lead` now a `customer`.
+    let text = std::fs::read_to_string(fixture("b.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().take(2001).map(str::to_owned).collect();
+    for l in lines.iter_mut().skip(1) {
+        *l = l.replace(",lead,", ",customer,");
+    }
+    std::fs::write(dir.join("b2.csv"), lines.join("\n") + "\n").unwrap();
+    let session = |b: &Path, out: &str, extra: &[&str]| {
+        run(
+            bin()
+                .arg("overlap")
+                .arg(&a)
+                .arg(b)
+                .args(["--out", out, "--partner-name", "Globex", "--history"])
+                .arg(&hist)
+                .args(extra),
+            &dir,
+        )
+    };
+    let first = ok(&session(&fixture("b.csv"), "r1", &[]));
+    assert!(
+        first.contains("changes:  first session with Globex kept in the history"),
+        "{first}"
+    );
+    assert!(!dir.join("r1/changes.csv").exists());
+    let (url, server) = webhook("200 OK");
+    let second = ok(&session(&dir.join("b2.csv"), "r2", &["--notify", &url]));
+    let request = server.join().unwrap();
+    assert!(request.starts_with("POST /hook HTTP/1.1"), "{request}");
+    let body: serde_json::Value = serde_json::from_str(&request[request.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    let changes = &body["changes"];
+    let csv = std::fs::read_to_string(dir.join("r2/changes.csv")).unwrap();
+    let count = |kind: &str| csv.lines().filter(|l| l.starts_with(kind)).count() as u64;
+    assert_eq!(changes["gone"].as_u64(), Some(count("overlap gone,")));
+    assert_eq!(
+        changes["partner_moves"].as_u64(),
+        Some(count("partner population moved,"))
+    );
+    assert!(
+        count("overlap gone,") > 100 && count("partner population moved,") > 20,
+        "{csv}"
+    );
+    assert!(second.contains(&format!("{} gone", count("overlap gone,"))), "{second}");
+    let html = std::fs::read_to_string(dir.join("r2/report.html")).unwrap();
+    assert!(
+        html.contains("<section id=\"changes\"><h2>Changes since "),
+        "changes section first"
+    );
+    assert!(html.find("id=\"changes\"").unwrap() < html.find("id=\"summary\"").unwrap());
+    // A webhook that fails: a warning, exit 0, the report written all the same.
+    let (url, server) = webhook("500 Internal Server Error");
+    let out = session(&dir.join("b2.csv"), "r3", &["--notify", &url]);
+    ok(&out);
+    server.join().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--notify"), "{out:?}");
+    assert!(dir.join("r3/report.html").is_file());
+    // Three sessions kept, owner-only.
+    let kept: Vec<_> = std::fs::read_dir(hist.join("globex"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 3);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in &kept {
+            assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+    let out = ok(&run(
+        bin().args(["partners", "--json", "--out", "p", "--history"]).arg(&hist),
+        &dir,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["partners"][0]["partner"], "Globex");
+    assert_eq!(v["partners"][0]["sessions"], 3);
+    let accounts = std::fs::read_to_string(dir.join("p/accounts.csv")).unwrap();
+    assert!(accounts.starts_with("own_key,own_name,own_population,partner_count,partners\n"));
+    assert_eq!(
+        accounts.lines().count() as u64 - 1,
+        v["accounts_with_a_partner"].as_u64().unwrap()
+    );
+    // --history without a partner name is refused with the reason.
+    fails(
+        &run(
+            bin()
+                .arg("overlap")
+                .arg(&a)
+                .arg(fixture("b.csv"))
+                .args(["--out", "r4", "--history", "x"]),
+            &dir,
+        ),
+        "--history needs --partner-name",
+    );
+}

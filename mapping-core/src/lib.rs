@@ -48,6 +48,7 @@ mod error;
 pub mod evaluate;
 pub mod files;
 pub mod generate;
+pub mod history;
 pub mod ingest;
 pub mod keys;
 pub mod matching;

@@ -55,6 +55,10 @@ th,td{border-bottom:1px solid #e3e8ee;padding:5px 8px;text-align:left;vertical-a
 th{background:#f0f3f7;position:sticky;top:0}
 th.sort{cursor:pointer;user-select:none}
 th.sort:after{content:"\00a0\2195";color:#9aa8b6}
+#changes{border-left:4px solid #2e7d5b}
+tr.new td:first-child{color:#1e7a4f;font-weight:600}
+tr.gone td:first-child{color:#a33b2b;font-weight:600}
+tr.moved td:first-child{color:#8a5a00;font-weight:600}
 table.pairs{table-layout:fixed;font-size:12px}
 table.pairs td,table.pairs th{overflow-wrap:break-word;hyphens:manual}
 table.pairs td small{display:block;color:#6b7a8a;overflow-wrap:anywhere}
@@ -142,6 +146,83 @@ fn unicode_domains(list: &str) -> String {
 /// Review rows shown on the page (review.csv has all).
 const MAX_REVIEW_SHOWN: usize = 500;
 
+/// Changes shown on the page (changes.csv has all).
+const MAX_CHANGES_SHOWN: usize = 500;
+
+/// What changed since the last session with this partner: the section at the top.
+fn changes_section(h: &mut String, c: &crate::history::Changes, partner: &str) {
+    use crate::history::ChangeKind;
+    let _ = write!(
+        h,
+        "<section id=\"changes\"><h2>Changes since {}</h2><div class=\"cards\">",
+        esc(&c.since)
+    );
+    for (n, label) in [
+        (c.new_overlaps, "new overlaps"),
+        (c.gone, "overlaps gone"),
+        (c.partner_moves, "moved in the partner's populations"),
+        (c.own_moves, "moved in your populations"),
+    ] {
+        let _ = write!(
+            h,
+            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
+            num(n),
+            esc(label)
+        );
+    }
+    h.push_str("</div>");
+    if c.not_followed > 0 {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{} earlier rows without a record id could not be followed (their website or name changed, or they are gone); their overlaps are not counted as gone.</p>",
+            num(c.not_followed)
+        );
+    }
+    if c.rows.is_empty() {
+        let _ = write!(
+            h,
+            "<p>Nothing changed since the last session with {}.</p></section>",
+            esc(partner)
+        );
+        return;
+    }
+    h.push_str("<table><thead><tr><th>Change</th><th>Your account</th><th>Your population</th><th>Partner account</th><th>Partner population</th></tr></thead><tbody>");
+    for row in c.rows.iter().take(MAX_CHANGES_SHOWN) {
+        let arrow = |a: &str, b: &str| {
+            if a.is_empty() || a == b {
+                esc(b)
+            } else if b.is_empty() {
+                esc(a)
+            } else {
+                format!("{} &rarr; {}", esc(a), esc(b))
+            }
+        };
+        let class = match row.kind {
+            ChangeKind::NewOverlap => "new",
+            ChangeKind::OverlapGone => "gone",
+            ChangeKind::PartnerMoved | ChangeKind::OwnMoved => "moved",
+        };
+        let _ = write!(
+            h,
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(row.kind.as_str()),
+            esc(&row.own_name),
+            arrow(&row.own_population_before, &row.own_population_now),
+            esc(&row.partner_key),
+            arrow(&row.partner_population_before, &row.partner_population_now),
+        );
+    }
+    h.push_str("</tbody></table>");
+    if c.rows.len() > MAX_CHANGES_SHOWN {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{} more in changes.csv.</p>",
+            num((c.rows.len() - MAX_CHANGES_SHOWN) as u64)
+        );
+    }
+    h.push_str("</section>");
+}
+
 pub(super) fn render(r: &Report) -> String {
     let s = &r.summary;
     let mut h = String::with_capacity(64 * 1024 + r.matches.len() * 300);
@@ -161,6 +242,9 @@ pub(super) fn render(r: &Report) -> String {
         esc(&s.session),
         mode
     );
+    if let Some(c) = &r.changes {
+        changes_section(&mut h, c, &r.partner_name);
+    }
     // Summary
     h.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">");
     let mut card = |value: String, label: &str| {

@@ -137,6 +137,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// The partner's name, for the columns of crm_import.csv ("Partner" unless set).
     pub partner_name: String,
+    /// What changed since the last session with this partner, when a history was given
+    /// ([`crate::history`]): written as changes.csv and the top section of report.html.
+    pub changes: Option<crate::history::Changes>,
 }
 
 /// What the report shows of one own matched account.
@@ -261,6 +264,7 @@ impl Report {
             partner_populations: mapping.partner_populations.clone(),
             warnings: list.warnings.clone(),
             partner_name: "Partner".into(),
+            changes: None,
         })
     }
 
@@ -391,6 +395,15 @@ impl Report {
         let path = dir.join("summary.json");
         let doc = serde_json::json!({
             "summary": self.summary,
+            "changes": self.changes.as_ref().map(|c| serde_json::json!({
+                "since": c.since,
+                "line": c.line(),
+                "new_overlaps": c.new_overlaps,
+                "gone": c.gone,
+                "partner_moves": c.partner_moves,
+                "own_moves": c.own_moves,
+                "not_followed": c.not_followed,
+            })),
             "matrix": self.matrix,
             "disclosure": self.disclosure,
             "partner_populations": self.partner_populations,
@@ -406,7 +419,7 @@ impl Report {
         f.write_all(self.html().as_bytes())
             .map_err(|e| Error::io(Some(path.clone()), e))?;
         f.flush().map_err(|e| Error::io(Some(path.clone()), e))?;
-        Ok(vec![
+        let mut names = vec![
             "matches.csv",
             "review.csv",
             "matrix.csv",
@@ -414,7 +427,12 @@ impl Report {
             "crm_import.csv",
             "summary.json",
             "report.html",
-        ])
+        ];
+        if let Some(c) = &self.changes {
+            c.write_csv(&dir.join("changes.csv"))?;
+            names.push("changes.csv");
+        }
+        Ok(names)
     }
 
     /// crm_import.csv: a row for every own account that has a record id (no ids are made
