@@ -53,8 +53,9 @@ pub struct SessionRecord {
     pub matched_pairs: u64,
     /// Own accounts in decided pairs.
     pub accounts: Vec<KeptAccount>,
-    /// Fingerprints of every own account without a record id that was in the session, to
-    /// tell an overlap that is gone from a row that cannot be followed.
+    /// Fingerprints of the own accounts in the session (those of decided pairs that have a
+    /// record id left out), to tell an overlap that is gone from a row without a record id
+    /// that cannot be followed.
     pub unkeyed: Vec<String>,
 }
 
