@@ -31,6 +31,7 @@ pub(crate) const TRAILING: &[&str] = &[
     "ltd",
     "limited",
     "plc",
+    "public limited company",
     "pty",
     "pty ltd",
     "pty limited",
@@ -63,6 +64,13 @@ pub(crate) const TRAILING: &[&str] = &[
     "partg",
     "se",
     "gesmbh",
+    // Spelled out (issue 10: real lists write the long form where the registry has the short)
+    "aktiengesellschaft",
+    "gesellschaft mit beschrankter haftung",
+    "kommanditgesellschaft",
+    "eingetragene genossenschaft",
+    "eg",
+    "egen",
     // French, Spanish, Portuguese, Italian
     "sa",
     "sas",
@@ -88,6 +96,8 @@ pub(crate) const TRAILING: &[&str] = &[
     "lda",
     "eireli",
     "sociedad anonima",
+    "societa per azioni",
+    "societas europaea",
     "societe anonyme",
     "sociedade anonima",
     // Benelux, Nordics, Baltics
@@ -99,6 +109,7 @@ pub(crate) const TRAILING: &[&str] = &[
     "cvba",
     "ab",
     "ab publ",
+    "aktiebolag",
     "publ",
     "oy",
     "oyj",
