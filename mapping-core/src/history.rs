@@ -68,10 +68,20 @@ pub struct KeptAccount {
     pub name: String,
     /// Its population in this session.
     pub population: String,
-    /// The partner accounts it matched: the partner's handle for them (`id:` with the
-    /// record id the partner shared, else `name:` with the name and domain it shared, else
-    /// `pair:` with the pair's position) and their population.
-    pub partners: Vec<(String, String)>,
+    /// The partner accounts it matched.
+    pub partners: Vec<KeptPartner>,
+}
+
+/// A partner account of a decided pair, as this side learned it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeptPartner {
+    /// The handle it is followed by: `id:` with the record id the partner shared, else
+    /// `name:` with the name and domain it shared, else `pair:` with the pair's position.
+    pub key: String,
+    /// Its name, when the partner shared it.
+    pub name: String,
+    /// Its population.
+    pub population: String,
 }
 
 /// What changed between two sessions with one partner.
@@ -99,14 +109,15 @@ pub struct Changes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
+    /// The partner's account is in another population now (their open opportunity became
+    /// a customer): listed first, the moment for an introduction.
+    PartnerMoved,
     /// A pair that the earlier session did not have.
     NewOverlap,
-    /// A pair of the earlier session that this one does not have.
-    OverlapGone,
-    /// The partner's account is in another population now.
-    PartnerMoved,
     /// The own account is in another population now.
     OwnMoved,
+    /// A pair of the earlier session that this one does not have.
+    OverlapGone,
 }
 
 impl ChangeKind {
@@ -136,6 +147,8 @@ pub struct Change {
     pub own_population_now: String,
     /// The partner account's handle.
     pub partner_key: String,
+    /// The partner account's name, when the partner shared it.
+    pub partner_name: String,
     /// The partner account's population before.
     pub partner_population_before: String,
     /// The partner account's population now.
@@ -349,8 +362,12 @@ pub fn record_of(
             population: m.a_population.clone(),
             partners: Vec::new(),
         });
-        if !entry.partners.iter().any(|(k, _)| *k == partner_key) {
-            entry.partners.push((partner_key, m.b_population.clone()));
+        if !entry.partners.iter().any(|p| p.key == partner_key) {
+            entry.partners.push(KeptPartner {
+                key: partner_key,
+                name: m.b_name.clone(),
+                population: m.b_population.clone(),
+            });
         }
     }
     // Rows without a record id are known by their keys; which rows have one is known for
@@ -404,6 +421,7 @@ pub fn changes(before: &SessionRecord, now: &SessionRecord) -> Changes {
         own_population_before: before.map(|b| b.population.clone()).unwrap_or_default(),
         own_population_now: String::new(),
         partner_key: partner.to_owned(),
+        partner_name: String::new(),
         partner_population_before: pb.to_owned(),
         partner_population_now: pn.to_owned(),
     };
@@ -417,10 +435,11 @@ pub fn changes(before: &SessionRecord, now: &SessionRecord) -> Changes {
                 out.rows.push(c);
             }
         }
-        for (pk, pop) in &a.partners {
+        for kp in &a.partners {
+            let (pk, pop) = (&kp.key, &kp.population);
             let before_pop = prev
-                .and_then(|p| p.partners.iter().find(|(k, _)| k == pk))
-                .map(|(_, q)| q.as_str());
+                .and_then(|p| p.partners.iter().find(|q| q.key == *pk))
+                .map(|q| q.population.as_str());
             let mut c = match before_pop {
                 None => {
                     out.new_overlaps += 1;
@@ -433,6 +452,7 @@ pub fn changes(before: &SessionRecord, now: &SessionRecord) -> Changes {
                 Some(_) => continue,
             };
             c.own_population_now = a.population.clone();
+            c.partner_name = kp.name.clone();
             out.rows.push(c);
         }
     }
@@ -442,12 +462,14 @@ pub fn changes(before: &SessionRecord, now: &SessionRecord) -> Changes {
             out.not_followed += 1;
             continue;
         }
-        for (pk, pop) in &p.partners {
-            let still = now_account.is_some_and(|a| a.partners.iter().any(|(k, _)| k == pk));
+        for kp in &p.partners {
+            let (pk, pop) = (&kp.key, &kp.population);
+            let still = now_account.is_some_and(|a| a.partners.iter().any(|q| q.key == *pk));
             if !still {
                 out.gone += 1;
                 let mut c = change(ChangeKind::OverlapGone, p, Some(p), pk, pop, "");
                 c.own_population_now = now_account.map(|a| a.population.clone()).unwrap_or_default();
+                c.partner_name = kp.name.clone();
                 out.rows.push(c);
             }
         }
@@ -491,6 +513,7 @@ impl Changes {
             "own_population_before",
             "own_population_now",
             "partner_account",
+            "partner_name",
             "partner_population_before",
             "partner_population_now",
         ])
@@ -503,6 +526,7 @@ impl Changes {
                 &c.own_population_before,
                 &c.own_population_now,
                 &crate::report::spreadsheet_safe(&c.partner_key),
+                &crate::report::spreadsheet_safe(&c.partner_name),
                 &c.partner_population_before,
                 &c.partner_population_now,
             ])
@@ -540,7 +564,7 @@ pub fn accounts_across(latest: &[SessionRecord]) -> Vec<AccountAcrossPartners> {
                 population: a.population.clone(),
                 partners: Vec::new(),
             });
-            let mut pops: Vec<String> = a.partners.iter().map(|(_, p)| p.clone()).collect();
+            let mut pops: Vec<String> = a.partners.iter().map(|p| p.population.clone()).collect();
             pops.sort();
             pops.dedup();
             entry.partners.push((record.partner.clone(), pops));

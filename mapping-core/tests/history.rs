@@ -95,20 +95,6 @@ fn three_sessions_report_exactly_what_changed() {
         kinds(&c),
         vec![
             (
-                ChangeKind::NewOverlap,
-                s("id:A5"),
-                s("id:B5"),
-                s(">Prospects"),
-                s(">Customers")
-            ),
-            (
-                ChangeKind::OverlapGone,
-                s("id:A3"),
-                s("id:B3"),
-                s("Prospects>"),
-                s("Customers>")
-            ),
-            (
                 ChangeKind::PartnerMoved,
                 s("id:A2"),
                 s("id:B2"),
@@ -116,11 +102,25 @@ fn three_sessions_report_exactly_what_changed() {
                 s("Prospects>Customers")
             ),
             (
+                ChangeKind::NewOverlap,
+                s("id:A5"),
+                s("id:B5"),
+                s(">Prospects"),
+                s(">Customers")
+            ),
+            (
                 ChangeKind::OwnMoved,
                 s("id:A1"),
                 s(""),
                 s("Customers>Prospects"),
                 s(">")
+            ),
+            (
+                ChangeKind::OverlapGone,
+                s("id:A3"),
+                s("id:B3"),
+                s("Prospects>"),
+                s("Customers>")
             ),
         ]
     );
@@ -138,6 +138,7 @@ fn three_sessions_report_exactly_what_changed() {
     );
     assert_eq!(c.rows.len(), 1);
     assert_eq!(c.rows[0].kind, ChangeKind::NewOverlap);
+    assert_eq!(c.rows[0].partner_name, "Umbrella");
     assert!(c.rows[0].own_key.starts_with("keys:"), "{:?}", c.rows[0]);
     assert!(c
         .line()

@@ -90,7 +90,10 @@ fn spelled_out_legal_forms_meet_their_short_forms() {
     let pairs = [
         ("Alpen Privatbank Aktiengesellschaft", "Alpen Privatbank AG"),
         ("ICICI BANK UK Public Limited Company", "ICICI BANK UK PLC"),
-        ("DNB Carnegie Investment Bank Aktiebolag", "DNB Carnegie Investment Bank AB"),
+        (
+            "DNB Carnegie Investment Bank Aktiebolag",
+            "DNB Carnegie Investment Bank AB",
+        ),
         ("Müller Gesellschaft mit beschränkter Haftung", "Müller GmbH"),
         ("Volksbank Mittelhessen eG", "Volksbank Mittelhessen"),
         ("Raiffeisenbank Ennstal eGen", "Raiffeisenbank Ennstal"),

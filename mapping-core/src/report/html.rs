@@ -56,6 +56,7 @@ th{background:#f0f3f7;position:sticky;top:0}
 th.sort{cursor:pointer;user-select:none}
 th.sort:after{content:"\00a0\2195";color:#9aa8b6}
 #changes{border-left:4px solid #2e7d5b}
+#changes td small{display:block;color:#6b7a8a}
 tr.new td:first-child{color:#1e7a4f;font-weight:600}
 tr.gone td:first-child{color:#a33b2b;font-weight:600}
 tr.moved td:first-child{color:#8a5a00;font-weight:600}
@@ -158,10 +159,10 @@ fn changes_section(h: &mut String, c: &crate::history::Changes, partner: &str) {
         esc(&c.since)
     );
     for (n, label) in [
-        (c.new_overlaps, "new overlaps"),
-        (c.gone, "overlaps gone"),
         (c.partner_moves, "moved in the partner's populations"),
+        (c.new_overlaps, "new overlaps"),
         (c.own_moves, "moved in your populations"),
+        (c.gone, "overlaps gone"),
     ] {
         let _ = write!(
             h,
@@ -208,7 +209,11 @@ fn changes_section(h: &mut String, c: &crate::history::Changes, partner: &str) {
             esc(row.kind.as_str()),
             esc(&row.own_name),
             arrow(&row.own_population_before, &row.own_population_now),
-            esc(&row.partner_key),
+            if row.partner_name.is_empty() {
+                esc(&row.partner_key)
+            } else {
+                format!("{} <small>{}</small>", esc(&row.partner_name), esc(&row.partner_key))
+            },
             arrow(&row.partner_population_before, &row.partner_population_now),
         );
     }
