@@ -379,8 +379,15 @@ pub(crate) fn write_report(
                 policy_modes(party, mapping),
                 unix,
             );
-            if let Some(before) = history.last(&report.partner_name)? {
-                report.changes = Some(history::changes(&before, &record));
+            // An unreadable earlier record (damaged, or from another version) costs the
+            // comparison, never the session: it is said, and this session is kept.
+            match history.last(&report.partner_name) {
+                Ok(Some(before)) => report.changes = Some(history::changes(&before, &record)),
+                Ok(None) => {}
+                Err(e) => eprintln!(
+                    "acctmap: warning: the last session with {} cannot be read ({e}); this report shows no changes",
+                    report.partner_name
+                ),
             }
             Some((history, record))
         }

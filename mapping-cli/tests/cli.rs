@@ -711,6 +711,7 @@ fn crm_import_covers_every_account_with_an_id() {
             "-q",
             "--partner-name",
             "Globex",
+            "--no-history",
         ]),
         &dir,
     ));
@@ -888,4 +889,45 @@ fn history_changes_notify_and_partners() {
         ),
         "--history needs --partner-name",
     );
+}
+
+/// A damaged history record costs the comparison, not the session: a warning, the report,
+/// and this session kept.
+#[test]
+fn a_damaged_history_record_does_not_stop_the_session() {
+    let dir = tempdir("history-damaged");
+    let hist = dir.join("hist");
+    let args = |out: &str| -> Vec<String> {
+        ["--out", out, "-q", "--partner-name", "Initech", "--history"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([hist.display().to_string()])
+            .collect()
+    };
+    ok(&run(
+        bin()
+            .arg("overlap")
+            .arg(fixture("a.csv"))
+            .arg(fixture("b.csv"))
+            .args(args("r1")),
+        &dir,
+    ));
+    let kept: Vec<_> = std::fs::read_dir(hist.join("initech"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    std::fs::write(&kept[0], b"{\"version\": 1, \"date\": 5}").unwrap();
+    let out = run(
+        bin()
+            .arg("overlap")
+            .arg(fixture("a.csv"))
+            .arg(fixture("b.csv"))
+            .args(args("r2")),
+        &dir,
+    );
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the last session with Initech cannot be read"), "{err}");
+    assert!(dir.join("r2/report.html").is_file() && !dir.join("r2/changes.csv").exists());
+    assert_eq!(std::fs::read_dir(hist.join("initech")).unwrap().count(), 2);
 }
