@@ -287,15 +287,7 @@ pub(crate) fn print_summary(
     if session.json {
         let doc = serde_json::json!({
             "summary": s,
-            "changes": report.changes.as_ref().map(|c| serde_json::json!({
-                "since": c.since,
-                "line": c.line(),
-                "new_overlaps": c.new_overlaps,
-                "gone": c.gone,
-                "partner_moves": c.partner_moves,
-                "own_moves": c.own_moves,
-                "not_followed": c.not_followed,
-            })),
+            "changes": report.changes.as_ref().map(|c| c.summary_json()),
             "seconds": seconds,
             "out": out_dir,
             "files": written,

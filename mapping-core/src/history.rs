@@ -219,14 +219,7 @@ impl History {
         if !folder.is_dir() {
             return Ok(Vec::new());
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
-            .map_err(io(&folder))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        // Names start with the zero-padded time, so the name order is the time order.
-        files.sort();
-        Ok(files)
+        entries(&folder, |p| p.extension().is_some_and(|x| x == "json"))
     }
 
     /// Reads one session file.
@@ -268,19 +261,8 @@ impl History {
     /// Every partner with its latest session, by partner name.
     pub fn partners(&self) -> Result<Vec<SessionRecord>> {
         let mut out = Vec::new();
-        let mut folders: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .map_err(io(&self.dir))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_dir())
-            .collect();
-        folders.sort();
-        for folder in folders {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
-                .map_err(io(&folder))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect();
-            files.sort();
+        for folder in entries(&self.dir, |p| p.is_dir())? {
+            let files = entries(&folder, |p| p.extension().is_some_and(|x| x == "json"))?;
             if let Some(last) = files.last() {
                 out.push(History::load(last)?);
             }
@@ -288,6 +270,18 @@ impl History {
         out.sort_by_key(|r| r.partner.to_lowercase());
         Ok(out)
     }
+}
+
+/// The entries of `dir` that `keep` accepts, in name order (session files start with the
+/// zero-padded time, so name order is time order).
+fn entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| keep(p))
+        .collect();
+    found.sort();
+    Ok(found)
 }
 
 /// The history key of an own account: its record id, or a fingerprint of its match keys.
@@ -500,6 +494,19 @@ impl Changes {
             ));
         }
         s
+    }
+
+    /// The counts and the line, as summary.json and `--json` give them.
+    pub fn summary_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "since": self.since,
+            "line": self.line(),
+            "new_overlaps": self.new_overlaps,
+            "gone": self.gone,
+            "partner_moves": self.partner_moves,
+            "own_moves": self.own_moves,
+            "not_followed": self.not_followed,
+        })
     }
 
     /// Writes changes.csv.

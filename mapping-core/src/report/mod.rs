@@ -395,15 +395,7 @@ impl Report {
         let path = dir.join("summary.json");
         let doc = serde_json::json!({
             "summary": self.summary,
-            "changes": self.changes.as_ref().map(|c| serde_json::json!({
-                "since": c.since,
-                "line": c.line(),
-                "new_overlaps": c.new_overlaps,
-                "gone": c.gone,
-                "partner_moves": c.partner_moves,
-                "own_moves": c.own_moves,
-                "not_followed": c.not_followed,
-            })),
+            "changes": self.changes.as_ref().map(|c| c.summary_json()),
             "matrix": self.matrix,
             "disclosure": self.disclosure,
             "partner_populations": self.partner_populations,
