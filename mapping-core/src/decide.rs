@@ -11,12 +11,14 @@
 //! The levels come only from what both sides see alike: the key types that matched for the
 //! pair (equal keys are equal on both sides), and this side's own presence bits when the
 //! `NAME_PRESENCE` marker matched (it encodes which of domain and country an account holds,
-//! so when it matches, the partner's bits are this side's). Both partners therefore reach
-//! the same verdict for the same pair, and their reports reconcile.
+//! so when it matches, the partner's bits are this side's), and how many candidate pairs
+//! share the pair's name (each side sees every candidate pair). Both partners therefore
+//! reach the same verdict for the same pair, and their reports reconcile.
 //!
 //! What each level means:
-//! - name: `NAME`, `NAME_COUNTRY` or `NAME_PRESENCE` matched (agree); else not known to
-//!   agree (0: a domain match with two spellings of a name is still a match);
+//! - name: `NAME`, `NAME_COUNTRY` or `NAME_PRESENCE` matched (agree, weighed by how many
+//!   candidate pairs share the name: [`name_agree_weight`]); else not known to agree (0: a
+//!   domain match with two spellings of a name is still a match);
 //! - domain: `DOMAIN` matched (agree); `BRAND_NAME` without `DOMAIN` (the same label on two
 //!   suffixes, `acme.com`/`acme.de`); both hold one and they differ (disagree, known only
 //!   through the marker); both lack one (missing); otherwise unknown;

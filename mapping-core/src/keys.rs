@@ -11,6 +11,7 @@
 //! | `BRAND_NAME` | brand of a website or corporate e-mail domain + first name token | strong | `acme.com` vs `acme.de` for "Acme" |
 //! | `NAME_COUNTRY` | folded name + ISO country | strong | accounts without a website |
 //! | `NAME` | folded name | medium | no website, no or different country |
+//! | `NAME_PRESENCE` | folded name + which of domain and country the account holds | marker | nothing alone; shows a domain or country disagreement ([`crate::decide`]) |
 //! | `NAME_FUZZY` | consonant skeleton of the name | weak | typos; off by default |
 //!
 //! The type is the first byte of the key, so `NAME(acme)` never equals `DOMAIN(acme)`.
