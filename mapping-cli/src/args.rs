@@ -152,14 +152,19 @@ impl InputArgs {
 
     pub fn key_config(&self) -> anyhow::Result<KeyConfig> {
         let file = self.file()?;
-        let config = match self.keys.clone().or(file.keys) {
-            Some(keys) => KeyConfig::new().with_types(&keys)?,
-            None => KeyConfig::new(),
-        };
-        // One slot per key type unless told otherwise.
-        let slots = self.slots.or(file.slots).unwrap_or(config.types.len());
-        Ok(config.with_slots(slots)?)
+        key_config(self.keys.as_deref().or(file.keys.as_deref()), self.slots.or(file.slots))
     }
+}
+
+/// The key types named (the default set when none are), in `slots` slots (one per key type
+/// unless told otherwise).
+pub fn key_config(keys: Option<&str>, slots: Option<usize>) -> anyhow::Result<KeyConfig> {
+    let config = match keys {
+        Some(keys) => KeyConfig::new().with_types(keys)?,
+        None => KeyConfig::new(),
+    };
+    let slots = slots.unwrap_or(config.types.len());
+    Ok(config.with_slots(slots)?)
 }
 
 #[derive(Debug, Args)]

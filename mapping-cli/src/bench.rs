@@ -10,7 +10,7 @@ use mapping_core::party::Party;
 use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{measure_primitive_rates, Message};
 use mapping_core::report::Report;
-use mapping_core::{IngestOptions, KeyConfig, PreparedList};
+use mapping_core::{IngestOptions, PreparedList};
 
 use crate::args::BenchArgs;
 
@@ -88,12 +88,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     reset_peak();
     say("ingest + normalize + keys");
     let t = Instant::now();
-    let keys = match &args.keys {
-        Some(list) => KeyConfig::new().with_types(list)?,
-        None => KeyConfig::new(),
-    };
-    let slots = args.slots.unwrap_or(keys.types.len());
-    let keys = keys.with_slots(slots)?;
+    let keys = crate::args::key_config(args.keys.as_deref(), args.slots)?;
     let (a, b) = pool.install(|| -> anyhow::Result<(PreparedList, PreparedList)> {
         // Streamed, as `overlap` does: only the packed keys stay in memory.
         let read = |name: &str| -> anyhow::Result<PreparedList> {

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use mapping_core::history::{self, History};
 use mapping_core::matching::Mapping;
 use mapping_core::party::{Finished, Party};
-use mapping_core::policy::{Share, SharingPolicy};
+use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{Initiator, Message, Mode, Progress, Responder};
 use mapping_core::report::Report;
 use sha2::{Digest, Sha256};
@@ -368,7 +368,7 @@ pub(crate) fn write_report(
                 party.list(),
                 mapping,
                 &report,
-                policy_modes(party, mapping),
+                party.policy(),
                 unix,
             );
             // An unreadable earlier record (damaged, or from another version) costs the
@@ -395,25 +395,6 @@ pub(crate) fn write_report(
         }
     }
     Ok((report, written))
-}
-
-/// What this side's policy did with each of its populations, for the history.
-fn policy_modes(party: &Party, mapping: &Mapping) -> Vec<(String, String)> {
-    let mode = |share: Share| match share {
-        Share::Hidden => "hidden",
-        Share::Counts => "counts",
-        Share::Overlaps => "overlaps",
-    };
-    mapping
-        .own_populations
-        .iter()
-        .map(|(label, _)| label.clone())
-        .chain(mapping.disclosure.hidden_populations.iter().map(|(l, _)| l.clone()))
-        .map(|label| {
-            let share = mode(party.policy().rule(&label).share);
-            (label, share.to_owned())
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------- commands

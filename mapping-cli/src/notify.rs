@@ -28,15 +28,11 @@ pub fn body(url: &str, report: &Report) -> serde_json::Value {
         "session": s.session,
         "matched_pairs": s.matched_pairs,
         "review_pairs": s.review_pairs,
-        "changes": changes.map(|c| serde_json::json!({
-            "since": c.since,
-            "new_overlaps": c.new_overlaps,
-            "gone": c.gone,
-            "partner_moves": c.partner_moves,
-            "own_moves": c.own_moves,
-            "not_followed": c.not_followed,
-            "rows": c.rows.iter().take(100).collect::<Vec<_>>(),
-        })),
+        "changes": changes.map(|c| {
+            let mut summary = c.summary_json();
+            summary["rows"] = serde_json::json!(c.rows.iter().take(100).collect::<Vec<_>>());
+            summary
+        }),
     })
 }
 

@@ -250,22 +250,16 @@ impl Company {
         let base = Company::new(shared);
         let own = Company::new(id);
         let label = base.domain_label();
+        // A homonym's or namesake's own site: the shared label, its own stem, a ccTLD.
+        let own_site = |country: usize| Some(format!("{label}-{}.{}", own.stem.to_lowercase(), COUNTRIES[country].1));
         match trap {
             Trap::Homonym => Company {
                 country: (base.country + 1 + (id % 3) as usize) % COUNTRIES.len(),
-                site: Some(format!(
-                    "{label}-{}.{}",
-                    own.stem.to_lowercase(),
-                    COUNTRIES[own.country].1
-                )),
+                site: own_site(own.country),
                 ..base
             },
             Trap::Namesake => Company {
-                site: Some(format!(
-                    "{label}-{}.{}",
-                    own.stem.to_lowercase(),
-                    COUNTRIES[base.country].1
-                )),
+                site: own_site(base.country),
                 ..base
             },
             Trap::PublicBody => {

@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::keys::PreparedList;
 use crate::matching::Mapping;
+use crate::policy::{Share, SharingPolicy};
+use crate::psi::Mode;
 use crate::report::Report;
 
 /// Version of the session record format.
@@ -39,10 +41,10 @@ pub struct SessionRecord {
     /// Session id, hex.
     pub session: String,
     /// `matches` or `counts_only`.
-    pub mode: String,
-    /// This side's populations in the session, with what its policy did with each
-    /// (`overlaps`, `counts`, `hidden`).
-    pub policy: Vec<(String, String)>,
+    pub mode: Mode,
+    /// This side's populations, with what its policy did with each (`overlaps`, `counts`,
+    /// `hidden`).
+    pub policy: Vec<(String, Share)>,
     /// Own populations sent, with sizes.
     pub own_populations: Vec<(String, u64)>,
     /// The partner's populations, with sizes.
@@ -326,22 +328,27 @@ pub fn utc_date(unix: u64) -> String {
     )
 }
 
-/// The record of a finished session: `report` is the one built from `mapping` for `list`;
-/// `policy` gives what this side's policy did with each of its populations.
+/// The record of a finished session: `report` is the one built from `mapping` for `list`,
+/// under `policy`.
 pub fn record_of(
     partner: &str,
     list: &PreparedList,
     mapping: &Mapping,
     report: &Report,
-    policy: Vec<(String, String)>,
+    policy: &SharingPolicy,
     unix_seconds: u64,
 ) -> SessionRecord {
     let index_of_row: BTreeMap<u64, usize> = mapping.pairs.iter().map(|p| (list.keyed.row(p.own), p.own)).collect();
     let mut accounts: BTreeMap<String, KeptAccount> = BTreeMap::new();
+    // Which rows have a record id is known for the matched ones (the report read them).
+    let mut with_id: BTreeSet<usize> = BTreeSet::new();
     for (n, m) in report.matches.iter().enumerate() {
         let Some(&i) = index_of_row.get(&m.a_row) else {
             continue;
         };
+        if !m.a_record_id.is_empty() {
+            with_id.insert(i);
+        }
         let key = own_key(&m.a_record_id, &mut list.keyed.keys(i));
         let partner_key = if !m.b_record_id.is_empty() {
             format!("id:{}", m.b_record_id)
@@ -364,15 +371,9 @@ pub fn record_of(
             });
         }
     }
-    // Rows without a record id are known by their keys; which rows have one is known for
-    // the matched ones (the report read them); for the others the fingerprint is kept
-    // whatever their id, which only makes "not followed" rarer, never wrong.
-    let with_id: BTreeSet<usize> = report
-        .matches
-        .iter()
-        .filter(|m| !m.a_record_id.is_empty())
-        .filter_map(|m| index_of_row.get(&m.a_row).copied())
-        .collect();
+    // Rows without a record id are known by their keys; for the unmatched rows the
+    // fingerprint is kept whatever their id, which only makes "not followed" rarer, never
+    // wrong.
     let mut unkeyed: Vec<String> = (0..list.keyed.len())
         .filter(|i| !with_id.contains(i))
         .map(|i| format!("keys:{}", fingerprint(&mut list.keyed.keys(i))))
@@ -385,11 +386,13 @@ pub fn record_of(
         unix_seconds,
         partner: partner.trim().to_owned(),
         session: mapping.session.clone(),
-        mode: serde_json::to_value(mapping.mode)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        policy,
+        mode: mapping.mode,
+        policy: mapping
+            .own_populations
+            .iter()
+            .chain(&mapping.disclosure.hidden_populations)
+            .map(|(label, _)| (label.clone(), policy.rule(label).share))
+            .collect(),
         own_populations: mapping.own_populations.clone(),
         partner_populations: mapping.partner_populations.clone(),
         pair_counts: mapping.pair_counts.clone(),

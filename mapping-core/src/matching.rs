@@ -8,8 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::decide::{decide_all, Decision, Verdict};
-use crate::keys::{KeyType, KeyedAccounts, Tier};
+use crate::decide::{Decision, Verdict};
+use crate::keys::{KeyType, Tier};
 use crate::psi::{Mode, PsiMatch, PsiResult, Timings};
 
 /// One matched account pair, from this side's view.
@@ -75,18 +75,18 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    /// Builds the mapping; `partner_records` holds the partner's shared fields by its
-    /// account handle; `own` is this side's keyed list (for the decision rule).
+    /// Builds the mapping; `decisions` holds the decision rule's verdict for each candidate
+    /// of `result`, in order ([`crate::decide::decide_all`]); `partner_records` holds the
+    /// partner's shared fields by its account handle.
     pub fn build(
         result: &PsiResult,
-        own: &KeyedAccounts,
+        decisions: Vec<Decision>,
         mut partner_records: BTreeMap<u64, Vec<(String, String)>>,
         disclosure: Disclosure,
     ) -> Mapping {
-        // The rule runs over every candidate; the pairs it rejects are dropped here (and no
+        // The rule ran over every candidate; the pairs it rejects are dropped here (and no
         // record was sent for them). A record moves into the last kept pair of its partner
         // account (copies only for the others).
-        let decisions = decide_all(&result.matches, own);
         let kept: Vec<(&PsiMatch, Decision)> = result
             .matches
             .iter()

@@ -32,9 +32,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::decide::{decide_all, Verdict};
+use crate::decide::{decide_all, Decision, Verdict};
 use crate::error::{Error, Result};
-use crate::keys::{KeyedAccounts, PreparedList};
+use crate::keys::PreparedList;
 use crate::matching::{Disclosure, Mapping};
 use crate::policy::{Share, SharingPolicy};
 use crate::psi::{Initiator, Message, MessageType, Mode, PartyInput, PsiConfig, PsiResult, Responder};
@@ -180,7 +180,8 @@ impl Party {
     /// Initiator, step 3: learns the matches, returns message 3 with this side's records.
     pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
         let (result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
-        let (records, records_sent, fields) = self.records(&result)?;
+        let decisions = decide_all(&result.matches, &self.list.keyed);
+        let (records, records_sent, fields) = self.records(&result, &decisions)?;
         msg3.records = records;
         Ok((
             Finished {
@@ -200,8 +201,11 @@ impl Party {
         let mode = responder.mode();
         let session = responder.session();
         let result = responder.complete(msg3)?;
-        let partner = parse_records(&msg3.records, &result, &self.list.keyed, "message 3")?;
-        let (records, records_sent, fields) = self.records(&result)?;
+        // The rule runs once over the candidates; the partner's records, ours and the
+        // mapping all follow its verdicts.
+        let decisions = decide_all(&result.matches, &self.list.keyed);
+        let partner = parse_records(&msg3.records, &result, &decisions, "message 3")?;
+        let (records, records_sent, fields) = self.records(&result, &decisions)?;
         let msg4 = Message {
             kind: MessageType::ResponderRecords,
             mode,
@@ -217,7 +221,7 @@ impl Party {
             records,
         };
         let disclosure = self.disclosure(&result, records_sent, fields);
-        Ok((Mapping::build(&result, &self.list.keyed, partner, disclosure), msg4))
+        Ok((Mapping::build(&result, decisions, partner, disclosure), msg4))
     }
 
     /// Initiator, after message 4: the mapping with the responder's records.
@@ -239,9 +243,11 @@ impl Party {
         if msg4.previous != finished.sent {
             return Err(Error::protocol("message 4 answers another run of this session"));
         }
-        let partner = parse_records(&msg4.records, &finished.result, &self.list.keyed, "message 4")?;
+        // The same verdicts as in `finish` (the same candidates, decided alike).
+        let decisions = decide_all(&finished.result.matches, &self.list.keyed);
+        let partner = parse_records(&msg4.records, &finished.result, &decisions, "message 4")?;
         let disclosure = self.disclosure(&finished.result, finished.records_sent, finished.fields_sent.clone());
-        Ok(Mapping::build(&finished.result, &self.list.keyed, partner, disclosure))
+        Ok(Mapping::build(&finished.result, decisions, partner, disclosure))
     }
 
     /// Checks that a state file's fingerprint matches this party (the list is unchanged).
@@ -268,7 +274,7 @@ impl Party {
 
     /// This side's shared records for its matched accounts, as JSON, with how many records
     /// and which field names they hold.
-    fn records(&self, result: &PsiResult) -> Result<(Vec<u8>, u64, Vec<String>)> {
+    fn records(&self, result: &PsiResult, decisions: &[Decision]) -> Result<(Vec<u8>, u64, Vec<String>)> {
         if result.mode == Mode::CountsOnly {
             return Ok((Vec::new(), 0, Vec::new()));
         }
@@ -276,11 +282,10 @@ impl Party {
         // (again, for a streamed list) a batch at a time, and written straight to JSON.
         let shares = |i: usize| self.policy.rule(self.list.keyed.population(i)).share == Share::Overlaps;
         let mut positions: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-        let decisions = decide_all(&result.matches, &self.list.keyed);
         for (m, _) in result
             .matches
             .iter()
-            .zip(&decisions)
+            .zip(decisions)
             .filter(|(m, d)| d.verdict != Verdict::NoMatch && shares(m.own_account))
         {
             let at = positions.entry(m.own_account).or_default();
@@ -346,7 +351,7 @@ struct Record {
 fn parse_records(
     bytes: &[u8],
     result: &PsiResult,
-    own: &KeyedAccounts,
+    decisions: &[Decision],
     context: &str,
 ) -> Result<BTreeMap<u64, Vec<(String, String)>>> {
     let mut out = BTreeMap::new();
@@ -361,12 +366,11 @@ fn parse_records(
     // Both sides decide the same candidates alike, so a record comes only for an account
     // of a kept pair; one for a candidate the rule rejected means the partner decided
     // otherwise (another rule, or a lie), and its records are refused.
-    let decisions = decide_all(&result.matches, own);
     let candidates: BTreeSet<u64> = result.matches.iter().map(|m| m.peer_account).collect();
     let kept: BTreeSet<u64> = result
         .matches
         .iter()
-        .zip(&decisions)
+        .zip(decisions)
         .filter(|(_, d)| d.verdict != Verdict::NoMatch)
         .map(|(m, _)| m.peer_account)
         .collect();

@@ -24,7 +24,7 @@ fn session(history: &History, ours: &[&str], theirs: &[&str], at: u64) -> Option
     let (a, b) = (party(ours), party(theirs));
     let (ma, _) = common::session(&a, &b);
     let report = Report::build(a.list(), &ma).unwrap();
-    let record = history::record_of("Globex", a.list(), &ma, &report, vec![], at);
+    let record = history::record_of("Globex", a.list(), &ma, &report, a.policy(), at);
     let changes = history
         .last("Globex")
         .unwrap()
@@ -153,6 +153,11 @@ fn three_sessions_report_exactly_what_changed() {
     }
     let latest = history.partners().unwrap();
     assert_eq!(latest.len(), 1);
+    // The policy and mode are kept as the session ran them.
+    assert_eq!(latest[0].mode, mapping_core::psi::Mode::Matches);
+    assert!(latest[0]
+        .policy
+        .contains(&(s("Customers"), mapping_core::policy::Share::Overlaps)));
     let accounts = history::accounts_across(&latest);
     assert_eq!(accounts.len(), 4);
     let hooli = accounts.iter().find(|a| a.key == "id:A5").unwrap();
