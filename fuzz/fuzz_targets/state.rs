@@ -1,7 +1,9 @@
 //! The session-state decoder (both roles) on arbitrary bytes, resealed with a valid checksum
-//! so that the decoder behind it is reached (the state file's overflow was found this way).
+//! so that the decoder behind it is reached (the state file's overflow was found this way),
+//! and the party's responder state (both sub-sessions) as it comes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use mapping_core::party::Responded;
 use mapping_core::psi::{Initiator, Responder};
 use sha2::{Digest, Sha256};
 
@@ -12,4 +14,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = Initiator::load(&bytes);
     let _ = Responder::load(&bytes);
     let _ = Initiator::load(data);
+    let _ = Responded::load(data);
 });

@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use mapping_core::history::{self, History};
 use mapping_core::matching::Mapping;
-use mapping_core::party::{Finished, Party};
+use mapping_core::party::{Finished, Party, Responded};
 use mapping_core::policy::SharingPolicy;
-use mapping_core::psi::{Initiator, Message, Mode, Progress, Responder};
+use mapping_core::psi::{Initiator, Message, Mode, Progress};
 use mapping_core::report::Report;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -70,17 +70,14 @@ fn write_message(path: &Path, msg: &Message) -> anyhow::Result<()> {
     write_atomic(path, &msg.encode(), false)
 }
 
-/// Reads a partner's message file, refusing one larger than any message within this side's
-/// limits before reading it: `max_accounts` partner accounts (at most 16 slots of 32 bytes
-/// each) and values returned for `own_slots` of this side's slots, plus headers and shared
-/// records (at most 256 MiB).
 /// Reads a partner's message file, refusing one larger than any message within your limits:
 /// `max_accounts` partner accounts with points (0 when the step has none), `own_slots`
-/// returned values, and shared records for up to `partner_max` partner accounts.
+/// returned values, and shared records for up to `partner_max` partner accounts. Each
+/// counts twice: an account shared with its overlaps may be in both sub-sessions.
 fn read_message(path: &Path, max_accounts: u64, own_slots: u64, partner_max: u64) -> anyhow::Result<Message> {
     let limit = (300u64 << 20)
-        .saturating_add(max_accounts.saturating_mul(16 * 32))
-        .saturating_add(own_slots.saturating_mul(32))
+        .saturating_add(max_accounts.saturating_mul(2 * 16 * 32))
+        .saturating_add(own_slots.saturating_mul(2 * 32))
         .saturating_add(partner_max.saturating_mul(4096));
     // The read itself is bounded: a pipe or /dev/zero has no length to check first.
     let bytes =
@@ -91,6 +88,8 @@ fn read_message(path: &Path, max_accounts: u64, own_slots: u64, partner_max: u64
 // ---------------------------------------------------------------- state file
 
 const STATE_FORMAT: &str = "acctmap-session-state";
+/// 2: protocol v3 (the responder's state holds both sub-sessions).
+const STATE_VERSION: u32 = 2;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StateFile {
@@ -125,7 +124,7 @@ impl StateFile {
         let step = if role == "initiator" { "started" } else { "responded" };
         StateFile {
             format: STATE_FORMAT.into(),
-            version: 1,
+            version: STATE_VERSION,
             role: role.into(),
             step: step.into(),
             session: hex(&session).to_string(),
@@ -253,7 +252,7 @@ fn load_state(path: &Path) -> anyhow::Result<StateFile> {
     }
     let state: StateFile =
         serde_json::from_str(json).with_context(|| format!("{}: not an acctmap session state file", path.display()))?;
-    if state.format != STATE_FORMAT || state.version != 1 {
+    if state.format != STATE_FORMAT || state.version != STATE_VERSION {
         bail!("{}: not an acctmap session state file of this version", path.display());
     }
     Ok(state)
@@ -322,6 +321,13 @@ pub(crate) fn print_summary(
             "  matched:  {} candidate pairs (counts only: no rule can run, so an upper bound)",
             s.matched_pairs
         )?,
+    }
+    if s.counted_pairs > 0 {
+        writeln!(
+            out,
+            "  counts:   {} candidate pairs in cells shared as counts only (an upper bound; no pairs)",
+            s.counted_pairs
+        )?;
     }
     if s.review_pairs > 0 {
         writeln!(
@@ -589,14 +595,15 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     let (party, mapping, msg4) = match (state.role.as_str(), state.step.as_str()) {
         ("responder", "responded") => with_pool(args.session.threads, || -> anyhow::Result<_> {
             let party = rebuild_party(&state, &args.session)?;
+            // Message 3 carries the initiator's points of the counts sub-session, if any.
             let msg3 = read_message(
                 &args.reply,
-                0,
+                party.policy().max_peer_accounts,
                 party.slots_in_session(),
                 party.policy().max_peer_accounts,
             )?;
             let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
-            let resp = Responder::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
+            let resp = Responded::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
             let (mapping, msg4) = party
                 .complete_responder(resp, &msg3)
                 .with_context(|| format!("{}", args.reply.display()))?;
@@ -604,7 +611,13 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
         })??,
         ("initiator", "finished") => {
             let party = rebuild_party(&state, &args.session)?;
-            let msg4 = read_message(&args.reply, 0, 0, party.policy().max_peer_accounts)?;
+            // Message 4 carries the values returned in the counts sub-session, if any.
+            let msg4 = read_message(
+                &args.reply,
+                0,
+                party.slots_in_session(),
+                party.policy().max_peer_accounts,
+            )?;
             let finished = state
                 .finished
                 .clone()
@@ -665,6 +678,17 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
             "returned_values": msg.returned_count(),
             "key_commitment": (msg.commitment != [0u8; 32]).then(|| hex(&msg.commitment).to_string()),
             "proofs": msg.proofs.len() / mapping_core::psi::PROOF_BYTES,
+            "counted_populations": msg.counted,
+            "counts_part": msg.counts.as_ref().map(|c| serde_json::json!({
+                "step": c.kind.step(),
+                "session": hex(&c.session).to_string(),
+                "mode": c.mode,
+                "sender_populations": c.populations,
+                "blinded_points": c.points.len() / 32,
+                "returned_values": c.returned_count(),
+                "key_commitment": (c.commitment != [0u8; 32]).then(|| hex(&c.commitment).to_string()),
+                "proofs": c.proofs.len() / mapping_core::psi::PROOF_BYTES,
+            })),
             "shared_records": records,
             "partner_learns": msg.partner_learns(),
         });

@@ -931,3 +931,119 @@ fn a_damaged_history_record_does_not_stop_the_session() {
     assert!(dir.join("r2/report.html").is_file() && !dir.join("r2/changes.csv").exists());
     assert_eq!(std::fs::read_dir(hist.join("initech")).unwrap().count(), 2);
 }
+
+/// Issue 14: one session, modes per population. A shares its prospects as counts only and
+/// hides former customers; B shares everything. The file exchange (with the counts
+/// sub-session inside messages 2 to 4) gives the overlap command's pairs and matrix; the
+/// prospects' cells are counts in both reports and no prospect appears in a pair.
+#[test]
+fn per_population_sharing_by_file_exchange() {
+    let dir = tempdir("per-population");
+    let (a, b, policy) = (
+        fixture("a.csv"),
+        fixture("b.csv"),
+        fixture("policy-counts-prospects.toml"),
+    );
+    let default_policy = dir.join("default.toml");
+    std::fs::write(&default_policy, "[default]\nshare = \"overlaps\"\n").unwrap();
+    let out = ok(&run(
+        bin()
+            .arg("overlap")
+            .arg(&a)
+            .arg(&b)
+            .arg("--policy")
+            .arg(&policy)
+            .arg("--policy-b")
+            .arg(&default_policy)
+            .args(["--out", "ovl", "-q", "--json"]),
+        &dir,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (paired, counted) = (
+        v["summary"]["matched_pairs"].as_u64().unwrap(),
+        v["summary"]["counted_pairs"].as_u64().unwrap(),
+    );
+    assert!(paired > 400 && counted > 100, "{paired} pairs, {counted} counted");
+    let step = |args: &[&str]| ok(&run(bin().args(args), &dir));
+    step(&[
+        "start",
+        a.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--message",
+        "m1.msg",
+        "--state",
+        "a.state",
+        "-q",
+    ]);
+    let m1: serde_json::Value = serde_json::from_str(&step(&["inspect", "m1.msg", "--json"])).unwrap();
+    assert_eq!(m1["counted_populations"][0][0], "Prospects");
+    assert!(m1["counts_part"].is_null());
+    step(&[
+        "respond",
+        b.to_str().unwrap(),
+        "--to",
+        "m1.msg",
+        "--message",
+        "m2.msg",
+        "--state",
+        "b.state",
+        "-q",
+    ]);
+    let m2: serde_json::Value = serde_json::from_str(&step(&["inspect", "m2.msg", "--json"])).unwrap();
+    assert_eq!(m2["counts_part"]["mode"], "counts_only");
+    assert!(m2["counts_part"]["blinded_points"].as_u64().unwrap() > 0);
+    let text = step(&["inspect", "m2.msg"]);
+    assert!(text.contains("counts part (the counts-only sub-session"), "{text}");
+    step(&[
+        "finish",
+        "--reply",
+        "m2.msg",
+        "--message",
+        "m3.msg",
+        "--state",
+        "a.state",
+        "-q",
+    ]);
+    step(&[
+        "complete",
+        "--reply",
+        "m3.msg",
+        "--message",
+        "m4.msg",
+        "--state",
+        "b.state",
+        "--out",
+        "rep_b",
+        "-q",
+    ]);
+    step(&[
+        "complete", "--reply", "m4.msg", "--state", "a.state", "--out", "rep_a", "-q",
+    ]);
+    assert_eq!(
+        pairs(&dir.join("rep_a/matches.csv")),
+        pairs(&dir.join("ovl/matches.csv"))
+    );
+    let summary = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(p)).unwrap()).unwrap()
+    };
+    let (sa, so, sb) = (
+        summary("rep_a/summary.json"),
+        summary("ovl/summary.json"),
+        summary("rep_b/summary.json"),
+    );
+    assert_eq!(sa["summary"]["matched_pairs"].as_u64(), Some(paired));
+    assert_eq!(sa["summary"]["counted_pairs"].as_u64(), Some(counted));
+    assert_eq!(sb["summary"]["counted_pairs"].as_u64(), Some(counted));
+    assert_eq!(sa["matrix"], so["matrix"]);
+    for cell in sa["matrix"].as_array().unwrap() {
+        let prospects = cell["own_population"] == "Prospects";
+        assert_eq!(cell["counts_only"].as_bool(), Some(prospects), "{cell}");
+        assert_eq!(cell["own_accounts"].is_null(), prospects, "{cell}");
+    }
+    let mut r = csv::Reader::from_path(dir.join("rep_a/matches.csv")).unwrap();
+    let col = r.headers().unwrap().iter().position(|h| h == "a_population").unwrap();
+    assert!(r.records().all(|x| &x.unwrap()[col] != "Prospects"));
+    let html = std::fs::read_to_string(dir.join("rep_b/report.html")).unwrap();
+    assert!(html.contains("counts only</span>") && html.contains("candidate pairs in cells shared as counts only"));
+}

@@ -42,6 +42,8 @@ pub struct Disclosure {
     pub populations_sent: Vec<(String, u64)>,
     /// Populations left out by the policy, with their sizes (never sent).
     pub hidden_populations: Vec<(String, u64)>,
+    /// Populations shared as counts only (in the counts sub-session), with their sizes.
+    pub counted_populations: Vec<(String, u64)>,
     /// Values sent per account.
     pub slots: u8,
     /// Matched accounts whose fields were shared.
@@ -61,9 +63,12 @@ pub struct Mapping {
     pub own_populations: Vec<(String, u64)>,
     /// The partner's populations, with sizes.
     pub partner_populations: Vec<(String, u64)>,
-    /// Distinct decided pairs per own × partner population (in counts-only mode, where no
-    /// rule can run, every candidate pair).
+    /// Distinct decided pairs per own × partner population; in a cell that either side
+    /// shares as counts only (`counted_cells`), where no rule can run, every candidate pair.
     pub pair_counts: Vec<Vec<u64>>,
+    /// Per cell of `pair_counts`: true where the count comes from the counts-only
+    /// sub-session (an upper bound: candidate pairs, no pairs behind it).
+    pub counted_cells: Vec<Vec<bool>>,
     /// The decided pairs (empty in counts-only mode).
     pub pairs: Vec<MatchedPair>,
     /// Candidate pairs for a person to review: not in the counts.
@@ -153,12 +158,15 @@ impl Mapping {
                 counts
             }
         };
+        let counted_cells =
+            vec![vec![result.mode == Mode::CountsOnly; result.peer_populations.len()]; result.own_populations.len()];
         Mapping {
             mode: result.mode,
             session: result.session.iter().map(|b| format!("{b:02x}")).collect(),
             own_populations: result.own_populations.clone(),
             partner_populations: result.peer_populations.clone(),
             pair_counts,
+            counted_cells,
             pairs,
             review,
             disclosure,
@@ -166,9 +174,78 @@ impl Mapping {
         }
     }
 
-    /// Matched pairs in total (both modes).
+    /// Adds what the counts sub-session found (`counts`: its result, `None` when none ran)
+    /// to a mapping of the matches sub-session: the populations of both, and every cell
+    /// that is not overlaps on both sides taken from the counts. `partner_counted` is the
+    /// partner's declared counted populations (there even when it has no accounts to
+    /// match). The mode is matches when any cell holds pairs.
+    pub fn with_counts(mut self, counts: Option<&PsiResult>, partner_counted: &[(String, u64)]) -> Mapping {
+        fn union(a: &[(String, u64)], b: &[(String, u64)]) -> Vec<(String, u64)> {
+            let mut out: BTreeMap<&str, u64> = a.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+            for (l, n) in b {
+                out.entry(l.as_str()).or_insert(*n);
+            }
+            out.into_iter().map(|(l, n)| (l.to_owned(), n)).collect()
+        }
+        let (counts_own, counts_peer) = counts
+            .map(|c| (c.own_populations.as_slice(), c.peer_populations.as_slice()))
+            .unwrap_or((&[], &[]));
+        let own = union(&self.own_populations, counts_own);
+        let partner = union(&union(&self.partner_populations, partner_counted), counts_peer);
+        let index = |pops: &[(String, u64)], label: &str| pops.iter().position(|(l, _)| l == label);
+        let mut pair_counts = vec![vec![0u64; partner.len()]; own.len()];
+        let mut counted_cells = vec![vec![true; partner.len()]; own.len()];
+        let paired = self.mode == Mode::Matches;
+        for (i, (ol, _)) in own.iter().enumerate() {
+            for (j, (pl, _)) in partner.iter().enumerate() {
+                let in_matches = index(&self.own_populations, ol).zip(index(&self.partner_populations, pl));
+                if let (true, Some((a, b))) = (paired, in_matches) {
+                    pair_counts[i][j] = self.pair_counts[a][b];
+                    counted_cells[i][j] = false;
+                } else if let Some(c) = counts {
+                    if let Some((a, b)) = index(&c.own_populations, ol).zip(index(&c.peer_populations, pl)) {
+                        pair_counts[i][j] = c.pair_counts[a][b];
+                    }
+                }
+            }
+        }
+        if let Some(c) = counts {
+            self.timings.add(&c.timings);
+        }
+        let any_pairs = counted_cells.iter().flatten().any(|c| !c);
+        self.mode = if any_pairs { Mode::Matches } else { Mode::CountsOnly };
+        self.disclosure.mode = self.mode;
+        self.own_populations = own;
+        self.partner_populations = partner;
+        self.pair_counts = pair_counts;
+        self.counted_cells = counted_cells;
+        self
+    }
+
+    /// Matched pairs in total: the decided pairs (matches mode; cells shared as counts only
+    /// not included, see [`Mapping::counted_total`]), or every candidate pair (counts-only).
     pub fn pair_total(&self) -> u64 {
-        self.pair_counts.iter().flatten().sum()
+        self.cells()
+            .filter(|(_, counted)| self.mode == Mode::CountsOnly || !counted)
+            .map(|(n, _)| n)
+            .sum()
+    }
+
+    /// In matches mode, the candidate pairs of the cells either side shares as counts only
+    /// (an upper bound, no pairs behind it); 0 in counts-only mode, where
+    /// [`Mapping::pair_total`] holds them all.
+    pub fn counted_total(&self) -> u64 {
+        if self.mode == Mode::CountsOnly {
+            return 0;
+        }
+        self.cells().filter(|(_, counted)| *counted).map(|(n, _)| n).sum()
+    }
+
+    fn cells(&self) -> impl Iterator<Item = (u64, bool)> + '_ {
+        self.pair_counts
+            .iter()
+            .zip(&self.counted_cells)
+            .flat_map(|(n, c)| n.iter().copied().zip(c.iter().copied()))
     }
 
     /// Distinct own accounts with at least one match (matches mode).

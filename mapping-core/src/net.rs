@@ -497,37 +497,54 @@ pub fn run_session<S: Read + Write>(
         (1u64 << 20)
             .saturating_add(256 << 20)
             .saturating_add(theirs.accounts.saturating_mul(RECORD_ALLOWANCE))
-            .saturating_add(accounts.saturating_mul(u64::from(mine.slots)).saturating_mul(32))
-            .saturating_add(returned_slots.saturating_mul(32))
+            // Twice: an account shared with its overlaps can be in both sub-sessions.
+            .saturating_add(accounts.saturating_mul(u64::from(mine.slots)).saturating_mul(64))
+            .saturating_add(returned_slots.saturating_mul(64))
     };
     let my_slots = mine.accounts.saturating_mul(u64::from(mine.slots));
     let their_slots = theirs.accounts.saturating_mul(u64::from(theirs.slots));
     // The declaration binds: what the partner's messages carry must be what the user
     // approved, or the session stops before anything is computed on them.
-    let session_mode = match (mine.mode, theirs.mode) {
-        (Mode::Matches, Mode::Matches) => Mode::Matches,
-        _ => Mode::CountsOnly,
+    // Version 3: the matches part holds the populations declared as shared with their
+    // overlaps, the counted ones are declared in the message (their points travel in the
+    // counts sub-session). A responder sends an empty matches part to an initiator that
+    // has no overlap populations.
+    let declared_as = |share: Share| -> Vec<(String, u64)> {
+        theirs
+            .populations
+            .iter()
+            .filter(|(l, _)| theirs.sharing.iter().any(|(sl, s, _)| sl == l && *s == share))
+            .cloned()
+            .collect()
     };
-    let check_declared = |ch: &mut Channel<S>, msg: &Message, mode: Mode| -> Result<()> {
-        let lie = if msg.accounts() != theirs.accounts {
+    let (their_overlaps, their_counted) = (declared_as(Share::Overlaps), declared_as(Share::Counts));
+    let overlap_total: u64 = their_overlaps.iter().map(|(_, n)| n).sum();
+    let check_declared = |ch: &mut Channel<S>, msg: &Message, may_be_empty: bool| -> Result<()> {
+        let empty = may_be_empty && msg.populations.is_empty();
+        let sent = msg.accounts() + msg.counted_accounts() + if empty { overlap_total } else { 0 };
+        let lie = if sent != theirs.accounts {
             Some(format!(
-                "the partner declared {} accounts but sent {}",
-                theirs.accounts,
-                msg.accounts()
+                "the partner declared {} accounts but sent {sent}",
+                theirs.accounts
             ))
-        } else if msg.mode != mode {
+        } else if msg.mode != Mode::Matches {
             Some(format!(
-                "the partner's message is in {} mode, but the session was agreed in {} mode",
+                "the partner's message is in {} mode, but a version-{} session's matches part is always in matches mode",
                 mode_name(msg.mode),
-                mode_name(mode)
+                crate::psi::VERSION
             ))
         } else if msg.slots != theirs.slots {
             Some(format!(
                 "the partner declared {} slots per account but sent {}",
                 theirs.slots, msg.slots
             ))
-        } else if !same_populations(&msg.populations, &theirs.populations) {
-            Some("the partner's populations (labels or sizes) differ from its declaration".to_owned())
+        } else if !(empty || same_populations(&msg.populations, &their_overlaps))
+            || !same_populations(&msg.counted, &their_counted)
+        {
+            Some(
+                "the partner's populations (labels, sizes or how each is shared) differ from its declaration"
+                    .to_owned(),
+            )
         } else {
             None
         };
@@ -544,23 +561,29 @@ pub fn run_session<S: Read + Write>(
             ch.send_message(&m1)?;
             step("step 2: waiting for the partner");
             let m2 = ch.recv_message(bound(theirs.accounts, my_slots), max, "waiting for message 2")?;
-            check_declared(&mut ch, &m2, session_mode)?;
+            check_declared(&mut ch, &m2, mine.mode == Mode::CountsOnly)?;
             step("step 3: matching");
             let (fin, m3) = party.finish(ini, &m2)?;
             ch.send_message(&m3)?;
             step("step 4: waiting for the partner's records");
-            let m4 = ch.recv_message(bound(0, 0), 0, "waiting for message 4")?;
+            // Message 4 may return our values of the counts sub-session.
+            let m4 = ch.recv_message(bound(0, my_slots), 0, "waiting for message 4")?;
             party.complete_initiator(fin, &m4)
         }
         NetRole::Responder => {
             step("step 1: waiting for the partner");
             let m1 = ch.recv_message(bound(theirs.accounts, 0), max, "waiting for message 1")?;
-            check_declared(&mut ch, &m1, theirs.mode)?;
+            check_declared(&mut ch, &m1, false)?;
             step("step 2: blinding");
             let (resp, m2) = party.respond(&m1)?;
             ch.send_message(&m2)?;
             step("step 3: waiting for the partner");
-            let m3 = ch.recv_message(bound(0, their_slots.max(my_slots)), 0, "waiting for message 3")?;
+            // Message 3 may carry the partner's points of the counts sub-session.
+            let m3 = ch.recv_message(
+                bound(theirs.accounts, their_slots.max(my_slots)),
+                max,
+                "waiting for message 3",
+            )?;
             step("step 4: matching");
             let (mapping, m4) = party.complete_responder(resp, &m3)?;
             ch.send_message(&m4)?;
@@ -632,8 +655,8 @@ mod tests {
     }
 
     /// Issue 11: a partner that declares counts-only (and other sizes or labels), is
-    /// approved, then sends message 1 in matches mode (or with other populations) is refused
-    /// before anything is computed on it.
+    /// approved, then sends message 1 with its accounts in the matches part (or with other
+    /// populations) is refused before anything is computed on it.
     #[test]
     fn declaration_binds_mode_and_populations() {
         for lie in 0..2 {
@@ -663,6 +686,10 @@ mod tests {
             let mut declared = Declaration::of(&a);
             if lie == 0 {
                 declared.mode = Mode::CountsOnly;
+                for s in &mut declared.sharing {
+                    s.1 = Share::Counts;
+                    s.2.clear();
+                }
             } else {
                 declared.populations = vec![("Customers".into(), 40)];
             }
@@ -672,11 +699,7 @@ mod tests {
             let _ = ch.recv("test");
             drop(ch);
             let err = server.join().unwrap();
-            let want = if lie == 0 {
-                "the partner's message is in matches mode, but the session was agreed in counts-only mode"
-            } else {
-                "the partner's populations (labels or sizes) differ from its declaration"
-            };
+            let want = "the partner's populations (labels, sizes or how each is shared) differ from its declaration";
             assert!(err.contains(want), "lie {lie}: {err}");
             if lie == 0 {
                 assert_eq!(*approved.lock().unwrap(), Some(Mode::CountsOnly));

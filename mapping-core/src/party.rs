@@ -13,6 +13,14 @@
 //! party.complete_initiator(msg4) -> Mapping
 //! ```
 //!
+//! Populations the policy shares as `counts` run in a second, counts-only sub-session with
+//! keys, shuffles and proofs of its own, which rides inside the same messages: message 1
+//! declares the initiator's counted populations, the responder starts the sub-session in
+//! message 2 (when either side counts one), the initiator answers in message 3, and the
+//! responder's last step travels in message 4. A pair is shown only where both sides share
+//! their populations as `overlaps`; the other cells are counts that neither side can link to
+//! accounts (docs/protocol.md, "Per-population sharing").
+//!
 //! ```
 //! use mapping_core::{ingest, IngestOptions, KeyConfig, PreparedList, party::Party, policy::SharingPolicy};
 //! let prep = |csv: &str| PreparedList::build(ingest::read(csv.as_bytes(), "x.csv", &IngestOptions::new()).unwrap(), &KeyConfig::new());
@@ -31,6 +39,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::decide::{decide_all, Decision, Verdict};
 use crate::error::{Error, Result};
@@ -48,15 +57,112 @@ const MAX_VALUE: usize = 4096;
 pub struct Party {
     list: PreparedList,
     policy: SharingPolicy,
+    /// The matches sub-session: populations shared with their overlaps.
     config: PsiConfig,
+    /// The counts-only sub-session: populations shared as counts (and, when the partner
+    /// has such populations, the overlap ones too, so that every cell gets its count).
+    counts_config: PsiConfig,
     /// Populations the policy leaves out, with their sizes.
     hidden: Vec<(String, u64)>,
+    /// Populations shared as counts only, with their sizes (labels sorted).
+    counted: Vec<(String, u64)>,
+    /// Populations shared with their overlaps, with their sizes (labels sorted).
+    overlapping: Vec<(String, u64)>,
     /// Accounts in the session (those not hidden).
     in_session: usize,
 }
 
-/// The initiator after message 3: the PSI result is known, the partner's records are due.
-/// Holds no secret (the session key is gone), so it can be kept in a plain state file.
+/// The responder between messages 2 and 3: the matches sub-session's responder, and the
+/// counts sub-session's initiator (it starts that one in message 2) when there is one.
+/// Holds the counts sub-session's key: save it only to an owner-only file.
+#[derive(Debug)]
+pub struct Responded {
+    matches: Responder,
+    counts: Option<Initiator>,
+    partner_counted: Vec<(String, u64)>,
+}
+
+const RESPONDED_MAGIC: &[u8; 8] = b"ACMAPRS\x03";
+
+impl Responded {
+    /// The session id (the matches sub-session's).
+    pub fn session(&self) -> [u8; 16] {
+        self.matches.session()
+    }
+
+    /// Serializes the state, the counts sub-session's key included: write it only to an
+    /// owner-only file.
+    pub fn save(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(RESPONDED_MAGIC.to_vec());
+        let m = self.matches.save();
+        out.extend_from_slice(&(m.len() as u64).to_be_bytes());
+        out.extend_from_slice(&m);
+        match &self.counts {
+            Some(c) => {
+                let c = c.save();
+                out.extend_from_slice(&(c.len() as u64).to_be_bytes());
+                out.extend_from_slice(&c);
+            }
+            None => out.extend_from_slice(&0u64.to_be_bytes()),
+        }
+        out.extend_from_slice(&(self.partner_counted.len() as u64).to_be_bytes());
+        for (label, n) in &self.partner_counted {
+            out.extend_from_slice(&(label.len() as u64).to_be_bytes());
+            out.extend_from_slice(label.as_bytes());
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+        out
+    }
+
+    /// Restores a state written by [`Responded::save`].
+    pub fn load(bytes: &[u8]) -> Result<Responded> {
+        let bad = || Error::message("session state file", "the responder's state is truncated or invalid");
+        if bytes.len() < RESPONDED_MAGIC.len() || &bytes[..RESPONDED_MAGIC.len()] != RESPONDED_MAGIC {
+            return Err(Error::message(
+                "session state file",
+                "not a responder's state of this version of acctmap",
+            ));
+        }
+        struct Cursor<'b>(&'b [u8]);
+        impl<'b> Cursor<'b> {
+            fn take(&mut self, n: u64) -> Option<&'b [u8]> {
+                let n = usize::try_from(n).ok().filter(|n| *n <= self.0.len())?;
+                let (part, rest) = self.0.split_at(n);
+                self.0 = rest;
+                Some(part)
+            }
+            fn number(&mut self) -> Option<u64> {
+                Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+            }
+        }
+        let mut c = Cursor(&bytes[RESPONDED_MAGIC.len()..]);
+        let n = c.number().ok_or_else(bad)?;
+        let matches = Responder::load(c.take(n).ok_or_else(bad)?)?;
+        let n = c.number().ok_or_else(bad)?;
+        let counts = match n {
+            0 => None,
+            n => Some(Initiator::load(c.take(n).ok_or_else(bad)?)?),
+        };
+        let pops = c.number().ok_or_else(bad)?;
+        let mut partner_counted = Vec::new();
+        for _ in 0..pops.min(1024) {
+            let len = c.number().ok_or_else(bad)?;
+            let label = std::str::from_utf8(c.take(len).ok_or_else(bad)?)
+                .map_err(|_| bad())?
+                .to_owned();
+            partner_counted.push((label, c.number().ok_or_else(bad)?));
+        }
+        Ok(Responded {
+            matches,
+            counts,
+            partner_counted,
+        })
+    }
+}
+
+/// The initiator after message 3: the PSI result is known, the partner's records (and the
+/// counts sub-session's last message) are due. Holds no secret (the session keys are
+/// gone), so it can be kept in a plain state file.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Finished {
     result: PsiResult,
@@ -64,62 +170,92 @@ pub struct Finished {
     records_sent: u64,
     fields_sent: Vec<String>,
     fingerprint: String,
+    /// The counts sub-session's responder, saved (hex; no key), when there is one.
+    #[serde(default)]
+    counts: Option<String>,
+    /// The partner's populations shared as counts only, as it declared them.
+    #[serde(default)]
+    partner_counted: Vec<(String, u64)>,
+}
+
+/// Whether a session with these two sides' counted populations runs a counts sub-session.
+fn needs_counts(own_counted: &[(String, u64)], partner_counted: &[(String, u64)]) -> bool {
+    !own_counted.is_empty() || !partner_counted.is_empty()
 }
 
 impl Party {
-    /// Builds a party: populations the policy hides are left out; one `counts` population
-    /// makes the session counts-only.
+    /// Builds a party: populations the policy hides are left out; those it shares as
+    /// counts run in the counts-only sub-session, the others in the matches one.
     pub fn new(list: PreparedList, policy: SharingPolicy) -> Result<Party> {
         let mut hidden: BTreeMap<String, u64> = BTreeMap::new();
-        let mut mode = Mode::Matches;
+        let mut counted: BTreeMap<String, u64> = BTreeMap::new();
+        let mut overlapping: BTreeMap<String, u64> = BTreeMap::new();
         let mut in_session = 0;
         for (label, n) in list.keyed.population_sizes() {
-            match policy.rule(label).share {
-                Share::Hidden => {
-                    *hidden.entry(label.to_owned()).or_default() += n;
-                    continue;
-                }
-                Share::Counts => mode = Mode::CountsOnly,
-                Share::Overlaps => {}
+            let to = match policy.rule(label).share {
+                Share::Hidden => &mut hidden,
+                Share::Counts => &mut counted,
+                Share::Overlaps => &mut overlapping,
+            };
+            *to.entry(label.to_owned()).or_default() += n;
+            if policy.rule(label).share != Share::Hidden {
+                in_session += n as usize;
             }
-            in_session += n as usize;
         }
-        let config = PsiConfig::new()
-            .mode(mode)
+        let base = PsiConfig::new()
             .slots(list.config.slots)?
             .max_peer_accounts(policy.max_peer_accounts)
             .max_pair_factor(policy.max_pair_factor);
         Ok(Party {
             list,
             policy,
-            config,
+            config: base.clone().mode(Mode::Matches),
+            counts_config: base.mode(Mode::CountsOnly),
             hidden: hidden.into_iter().collect(),
+            counted: counted.into_iter().collect(),
+            overlapping: overlapping.into_iter().collect(),
             in_session,
         })
     }
 
-    /// What this side puts into the session: the list's accounts, hidden populations left out
-    /// (a view, nothing copied).
+    /// What this side puts into the matches sub-session: its overlap populations (a view,
+    /// nothing copied).
     fn input(&self) -> PartyInput<'_> {
         self.hidden
             .iter()
+            .chain(&self.counted)
+            .fold(PartyInput::of(&self.list.keyed), |input, (label, _)| input.hide(label))
+    }
+
+    /// What this side puts into the counts sub-session: its counted populations, and its
+    /// overlap ones too when the partner counts some of its own (so that a cell of our
+    /// overlaps against their counts gets its count).
+    fn counts_input(&self, with_overlaps: bool) -> PartyInput<'_> {
+        let left_out: &[(String, u64)] = if with_overlaps { &[] } else { &self.overlapping };
+        self.hidden
+            .iter()
+            .chain(left_out)
             .fold(PartyInput::of(&self.list.keyed), |input, (label, _)| input.hide(label))
     }
 
     /// Keeps `H(t)` of this side's keys in `dir` between runs (owner-only file; as sensitive
     /// as the list itself), so that mapping an unchanged list again skips hashing.
     pub fn with_hash_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
-        self.config = self.config.hash_cache(dir);
+        let dir = dir.into();
+        self.config = self.config.hash_cache(dir.clone());
+        self.counts_config = self.counts_config.hash_cache(dir);
         self
     }
 
     /// Reports slots processed to `progress` (see [`crate::psi::Progress`]).
     pub fn with_progress(mut self, progress: crate::psi::Progress) -> Self {
-        self.config.progress = progress;
+        self.config.progress = progress.clone();
+        self.counts_config.progress = progress;
         self
     }
 
-    /// This side's slots in the session (accounts × K).
+    /// This side's slots in the session (accounts × K), the counts sub-session's included
+    /// where it repeats the overlap populations.
     pub fn slots_in_session(&self) -> u64 {
         self.in_session as u64 * u64::from(self.config.slots)
     }
@@ -134,9 +270,19 @@ impl Party {
         &self.policy
     }
 
-    /// The mode this side asks for.
+    /// The mode this side asks for: matches when it shares any population with its
+    /// overlaps, counts only when it shares none.
     pub fn mode(&self) -> Mode {
-        self.config.mode
+        if self.overlapping.is_empty() {
+            Mode::CountsOnly
+        } else {
+            Mode::Matches
+        }
+    }
+
+    /// Populations this side shares as counts only, with their sizes.
+    pub fn counted_populations(&self) -> &[(String, u64)] {
+        &self.counted
     }
 
     /// Accounts this side puts into the session.
@@ -144,20 +290,17 @@ impl Party {
         self.in_session
     }
 
-    /// A digest of what this side puts into the session (populations, keys, settings): a
-    /// file exchange checks that the list did not change between steps.
+    /// A digest of what this side puts into the session (populations and how each is
+    /// shared, keys, settings): a file exchange checks that the list did not change
+    /// between steps.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
-        h.update([
-            self.config.slots,
-            self.config.truncation,
-            matches!(self.config.mode, Mode::CountsOnly) as u8,
-        ]);
-        let input = self.input();
+        h.update([self.config.slots, self.config.truncation, crate::psi::VERSION]);
+        let input = self.counts_input(true);
         let keyed = &self.list.keyed;
         for i in (0..keyed.len()).filter(|i| input.includes(*i)) {
             h.update(keyed.population(i).as_bytes());
-            h.update([0]);
+            h.update([0, self.policy.rule(keyed.population(i)).share as u8]);
             for k in keyed.keys(i) {
                 h.update(k);
                 h.update([0]);
@@ -167,19 +310,82 @@ impl Party {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Initiator, step 1.
+    /// Initiator, step 1: the matches sub-session's first message, declaring this side's
+    /// counted populations (the responder starts the counts sub-session in message 2).
     pub fn start(&self) -> Result<(Initiator, Message)> {
-        Initiator::start(&self.input(), &self.config)
+        let (mut ini, mut msg1) = Initiator::start(&self.input(), &self.config)?;
+        msg1.counted = self.counted.clone();
+        ini.bind_sent(&msg1);
+        Ok((ini, msg1))
     }
 
-    /// Responder, step 2.
-    pub fn respond(&self, msg1: &Message) -> Result<(Responder, Message)> {
-        Responder::respond(&self.input(), &self.config, msg1)
+    /// Responder, step 2: answers the matches sub-session and, when either side counts a
+    /// population, starts the counts sub-session inside message 2.
+    pub fn respond(&self, msg1: &Message) -> Result<(Responded, Message)> {
+        if msg1.mode != Mode::Matches {
+            return Err(Error::message(
+                "message 1",
+                "its matches part is in counts-only mode; a version-3 partner declares counted populations instead",
+            ));
+        }
+        // A partner without overlap populations cannot pair with ours: keep ours out too.
+        let input = if msg1.accounts() == 0 {
+            self.input().hide_all()
+        } else {
+            self.input()
+        };
+        let (mut matches, mut msg2) = Responder::respond(&input, &self.config, msg1)?;
+        let counts = if needs_counts(&self.counted, &msg1.counted) {
+            let (ini, part) = Initiator::start(&self.counts_input(!msg1.counted.is_empty()), &self.counts_config)?;
+            msg2.counts = Some(Box::new(part));
+            Some(ini)
+        } else {
+            None
+        };
+        msg2.counted = self.counted.clone();
+        matches.bind_sent(&msg2);
+        Ok((
+            Responded {
+                matches,
+                counts,
+                partner_counted: msg1.counted.clone(),
+            },
+            msg2,
+        ))
     }
 
-    /// Initiator, step 3: learns the matches, returns message 3 with this side's records.
+    /// Initiator, step 3: learns the matches, returns message 3 with this side's records
+    /// and its answer in the counts sub-session.
     pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
+        if msg2.mode != Mode::Matches {
+            return Err(Error::message("message 2", "its matches part is in counts-only mode"));
+        }
+        match (needs_counts(&self.counted, &msg2.counted), msg2.counts.is_some()) {
+            (true, false) => {
+                return Err(Error::message(
+                    "message 2",
+                    "it lacks the counts part that the counted populations need",
+                ))
+            }
+            (false, true) => {
+                return Err(Error::message(
+                    "message 2",
+                    "it carries a counts part, but neither side counts a population",
+                ))
+            }
+            _ => {}
+        }
         let (result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
+        let counts = match &msg2.counts {
+            Some(part) => {
+                let input = self.counts_input(!msg2.counted.is_empty());
+                let (responder, reply) = Responder::respond(&input, &self.counts_config, part)
+                    .map_err(|e| Error::message("message 2 (counts part)", e.to_string()))?;
+                msg3.counts = Some(Box::new(reply));
+                Some(crate::psi::hex(&responder.save()))
+            }
+            None => None,
+        };
         let decisions = decide_all(&result.matches, &self.list.keyed);
         let (records, records_sent, fields) = self.records(&result, &decisions)?;
         msg3.records = records;
@@ -190,17 +396,47 @@ impl Party {
                 records_sent,
                 fields_sent: fields,
                 fingerprint: self.fingerprint(),
+                counts,
+                partner_counted: msg2.counted.clone(),
             },
             msg3,
         ))
     }
 
-    /// Responder, step 4: learns the matches and the initiator's records; returns this
-    /// side's mapping and message 4 with this side's records.
-    pub fn complete_responder(&self, responder: Responder, msg3: &Message) -> Result<(Mapping, Message)> {
+    /// Responder, step 4: learns the matches, the initiator's records and the counts;
+    /// returns this side's mapping and message 4 with this side's records (and the counts
+    /// sub-session's last message).
+    pub fn complete_responder(&self, responded: Responded, msg3: &Message) -> Result<(Mapping, Message)> {
+        let Responded {
+            matches: responder,
+            counts,
+            partner_counted,
+        } = responded;
         let mode = responder.mode();
         let session = responder.session();
         let result = responder.complete(msg3)?;
+        let (counts_result, counts_part) = match (counts, &msg3.counts) {
+            (Some(ini), Some(part)) => {
+                let (r, last) = ini
+                    .with_progress(self.counts_config.progress.clone())
+                    .finish(part)
+                    .map_err(|e| Error::message("message 3 (counts part)", e.to_string()))?;
+                (Some(r), Some(Box::new(last)))
+            }
+            (None, None) => (None, None),
+            (Some(_), None) => {
+                return Err(Error::message(
+                    "message 3",
+                    "it lacks the counts part of the sub-session message 2 started",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::message(
+                    "message 3",
+                    "it carries a counts part, but no counts sub-session was started",
+                ))
+            }
+        };
         // The rule runs once over the candidates; the partner's records, ours and the
         // mapping all follow its verdicts.
         let decisions = decide_all(&result.matches, &self.list.keyed);
@@ -219,12 +455,15 @@ impl Party {
             returned: Vec::new(),
             points: Vec::new(),
             records,
+            counted: Vec::new(),
+            counts: counts_part,
         };
         let disclosure = self.disclosure(&result, records_sent, fields);
-        Ok((Mapping::build(&result, decisions, partner, disclosure), msg4))
+        let mapping = Mapping::build(&result, decisions, partner, disclosure);
+        Ok((mapping.with_counts(counts_result.as_ref(), &partner_counted), msg4))
     }
 
-    /// Initiator, after message 4: the mapping with the responder's records.
+    /// Initiator, after message 4: the mapping with the responder's records and the counts.
     pub fn complete_initiator(&self, finished: Finished, msg4: &Message) -> Result<Mapping> {
         if finished.fingerprint != self.fingerprint() {
             return Err(Error::protocol(
@@ -243,11 +482,37 @@ impl Party {
         if msg4.previous != finished.sent {
             return Err(Error::protocol("message 4 answers another run of this session"));
         }
+        let counts = match (&finished.counts, &msg4.counts) {
+            (Some(state), Some(part)) => {
+                let bytes = crate::psi::unhex(state)
+                    .ok_or_else(|| Error::message("session state", "the counts sub-session's state is invalid"))?;
+                let responder = Responder::load(&bytes)?;
+                Some(
+                    responder
+                        .complete(part)
+                        .map_err(|e| Error::message("message 4 (counts part)", e.to_string()))?,
+                )
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(Error::message(
+                    "message 4",
+                    "it lacks the counts part of the counts sub-session",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::message(
+                    "message 4",
+                    "it carries a counts part, but no counts sub-session ran",
+                ))
+            }
+        };
         // The same verdicts as in `finish` (the same candidates, decided alike).
         let decisions = decide_all(&finished.result.matches, &self.list.keyed);
         let partner = parse_records(&msg4.records, &finished.result, &decisions, "message 4")?;
         let disclosure = self.disclosure(&finished.result, finished.records_sent, finished.fields_sent.clone());
-        Ok(Mapping::build(&finished.result, decisions, partner, disclosure))
+        let mapping = Mapping::build(&finished.result, decisions, partner, disclosure);
+        Ok(mapping.with_counts(counts.as_ref(), &finished.partner_counted))
     }
 
     /// Checks that a state file's fingerprint matches this party (the list is unchanged).
@@ -261,11 +526,15 @@ impl Party {
     }
 
     fn disclosure(&self, result: &PsiResult, records_sent: u64, fields_sent: Vec<String>) -> Disclosure {
+        let _ = result;
+        let mut populations_sent: Vec<(String, u64)> = self.overlapping.iter().chain(&self.counted).cloned().collect();
+        populations_sent.sort();
         Disclosure {
-            mode: result.mode,
+            mode: self.mode(),
             accounts_sent: self.in_session as u64,
-            populations_sent: result.own_populations.clone(),
+            populations_sent,
             hidden_populations: self.hidden.clone(),
+            counted_populations: self.counted.clone(),
             slots: self.config.slots,
             records_sent,
             fields_sent,

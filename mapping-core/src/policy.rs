@@ -5,11 +5,14 @@
 //! | share | the partner learns |
 //! |---|---|
 //! | `hidden` | nothing: the population is left out of the session, not even its size is sent |
-//! | `counts` | population size and overlap counts; the whole session runs counts-only |
+//! | `counts` | population size and overlap counts (candidate pairs per population cell) |
 //! | `overlaps` | which of its accounts match ours, and the listed fields of our matched accounts |
 //!
-//! A session is one PSI run, so one `counts` population makes the session counts-only for
-//! every population (run one session per population to mix). The default is safe: every
+//! Modes mix within one session: a cell of the population matrix shows pairs only where
+//! both sides share their population with its overlaps; every other cell is a count. The
+//! counted populations run in a second, counts-only sub-session with independent keys and
+//! shuffles (see `crate::party`), so their pairs cannot be linked, not merely hidden in the
+//! report. The default is safe: every
 //! population `overlaps`, sharing only what identifies a matched account (`row`,
 //! `record_id`, `name`, `domain`); never owner, amount or other columns unless listed.
 //!

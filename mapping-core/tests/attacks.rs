@@ -260,3 +260,98 @@ fn a_record_for_a_rejected_candidate_is_refused() {
     let (mapping, _) = victim.complete_responder(resp, &wire(&m3)).unwrap();
     assert_eq!((mapping.pairs.len(), mapping.review.len()), (1, 0));
 }
+
+/// A list whose first `prospects` rows are prospects, the rest customers.
+fn mixed(rows: usize, prospects: usize, policy: &str) -> Party {
+    let mut csv = String::from("Account Name,Website,Type\n");
+    for i in 0..rows {
+        let kind = if i < prospects { "Prospect" } else { "Customer" };
+        csv.push_str(&format!("Company{i} Inc,https://www.company{i}.com/,{kind}\n"));
+    }
+    let d = ingest::read(csv.as_bytes(), "list.csv", &IngestOptions::new()).unwrap();
+    Party::new(
+        PreparedList::build(d, &KeyConfig::new()),
+        SharingPolicy::from_toml(policy, "policy.toml").unwrap(),
+    )
+    .unwrap()
+}
+
+const PROSPECTS_COUNTED: &str = "[population.\"Prospects\"]\nshare = \"counts\"\n";
+
+/// Issue 14: a side that counts a population gets its counts from a second sub-session. A
+/// partner that leaves it out of its reply, or answers a counts part nobody started, is
+/// refused before anything is released; so is one that drops it from message 3 or 4.
+#[test]
+fn a_missing_or_unasked_counts_part_is_refused() {
+    let counting = mixed(40, 10, PROSPECTS_COUNTED);
+    let plain = mixed(40, 10, "");
+    // The responder (plain) must start the counts part: the initiator counts prospects.
+    let (ini, m1) = counting.start().unwrap();
+    assert_eq!(m1.counted, vec![("Prospects".to_string(), 10)]);
+    let (_, mut m2) = plain.respond(&wire(&m1)).unwrap();
+    assert!(m2.counts.is_some());
+    m2.counts = None;
+    let e = counting.finish(ini, &wire(&m2)).unwrap_err().to_string();
+    assert!(e.contains("lacks the counts part"), "{e}");
+    // Between two plain sides no counts part is asked for.
+    let (ini, m1) = plain.start().unwrap();
+    let (_, mut m2) = plain.respond(&wire(&m1)).unwrap();
+    assert!(m2.counts.is_none());
+    let (_, counted_m1) = counting.start().unwrap();
+    let (_, with_counts) = plain.respond(&wire(&counted_m1)).unwrap();
+    m2.counts = with_counts.counts;
+    let e = plain.finish(ini, &wire(&m2)).unwrap_err().to_string();
+    assert!(e.contains("neither side counts a population"), "{e}");
+    // Message 3 and 4 without their counts parts.
+    let (ini, m1) = plain.start().unwrap();
+    let (resp, m2) = counting.respond(&wire(&m1)).unwrap();
+    let (fin, m3) = plain.finish(ini, &wire(&m2)).unwrap();
+    let mut no_counts = m3.clone();
+    no_counts.counts = None;
+    let saved = resp.save();
+    let e = counting
+        .complete_responder(resp, &wire(&no_counts))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("message 3") && e.contains("lacks the counts part"), "{e}");
+    let resp = mapping_core::party::Responded::load(&saved).unwrap();
+    let (_, mut m4) = counting.complete_responder(resp, &wire(&m3)).unwrap();
+    m4.counts = None;
+    let e = plain.complete_initiator(fin, &wire(&m4)).unwrap_err().to_string();
+    assert!(e.contains("message 4") && e.contains("lacks the counts part"), "{e}");
+}
+
+/// Issue 14: the counted cells' pairs are unlinkable. The counts sub-session uses keys of
+/// its own, so no value a side sends there equals one it sends in the matches part (with
+/// one key for both, the partner would link its counts matches to the paired accounts);
+/// and its returned values come back shuffled, so the values a side gets back in the
+/// counts part are not in the order it sent them.
+#[test]
+fn the_counts_sub_session_shares_no_value_with_the_matches_part() {
+    let counting = mixed(300, 100, PROSPECTS_COUNTED);
+    let plain = mixed(300, 100, "");
+    let (ini, m1) = plain.start().unwrap();
+    let (resp, m2) = counting.respond(&wire(&m1)).unwrap();
+    let c1 = m2.counts.as_deref().unwrap();
+    // The counting side's counts part holds its 100 prospects (the partner counts none, so
+    // its customers need no count), its matches part its 200 customers.
+    assert_eq!((c1.accounts(), m2.accounts()), (100, 200));
+    let values = |b: &[u8]| -> std::collections::BTreeSet<Vec<u8>> { b.chunks(32).map(|c| c.to_vec()).collect() };
+    assert!(values(&c1.points).is_disjoint(&values(&m2.points)));
+    assert_ne!(c1.commitment, m2.commitment);
+    let (fin, m3) = plain.finish(ini, &wire(&m2)).unwrap();
+    let c2 = m3.counts.as_deref().unwrap();
+    // The plain side's counts part holds all its 300 accounts (each may meet a prospect).
+    assert_eq!(c2.accounts(), 300);
+    assert!(values(&c2.points).is_disjoint(&values(&m1.points)));
+    assert!(values(&c2.returned).is_disjoint(&values(&m3.returned)));
+    let (mb, m4) = counting.complete_responder(resp, &wire(&m3)).unwrap();
+    let ma = plain.complete_initiator(fin, &wire(&m4)).unwrap();
+    // Every account matches its twin: 200 customer pairs, 100 prospect counts.
+    assert_eq!((ma.pairs.len(), mb.pairs.len()), (200, 200));
+    assert_eq!((ma.pair_total(), ma.counted_total()), (200, 100));
+    assert!(mb.pairs.iter().all(|p| p.partner_population == "Customers"));
+    let prospects = mb.own_populations.iter().position(|(l, _)| l == "Prospects").unwrap();
+    assert_eq!(mb.pair_counts[prospects].iter().sum::<u64>(), 100);
+    assert!(mb.counted_cells[prospects].iter().all(|c| *c));
+}

@@ -8,6 +8,7 @@ use common::session;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use mapping_core::matching::Mapping;
 use mapping_core::party::Party;
 use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{Message, Mode};
@@ -107,9 +108,12 @@ fn fixtures_map_to_the_ground_truth_as_documented() {
     }
 }
 
+/// Counts-only for every population (former customers hidden): no pair, and the counts are
+/// of candidate pairs, more than the decided and review pairs of a matches session.
 #[test]
 fn hidden_population_and_counts_policy() {
-    let a = Party::new(list("a.csv"), policy(Some("policy-counts-prospects.toml"))).unwrap();
+    let counts_only = "[default]\nshare = \"counts\"\n[population.\"Former Customer\"]\nshare = \"hidden\"\n";
+    let a = Party::new(list("a.csv"), SharingPolicy::from_toml(counts_only, "p.toml").unwrap()).unwrap();
     let b = Party::new(list("b.csv"), policy(None)).unwrap();
     assert_eq!(a.mode(), Mode::CountsOnly);
     let former = a
@@ -122,9 +126,10 @@ fn hidden_population_and_counts_policy() {
     let (ma, mb) = session(&a, &b);
     assert_eq!((ma.mode, mb.mode), (Mode::CountsOnly, Mode::CountsOnly));
     assert!(
-        ma.pairs.is_empty() && mb.pairs.is_empty(),
+        ma.pairs.is_empty() && mb.pairs.is_empty() && ma.review.is_empty() && mb.review.is_empty(),
         "no account-level matches in counts mode"
     );
+    assert!(ma.counted_cells.iter().flatten().all(|c| *c));
     // The partner never hears of the hidden population.
     assert!(mb.partner_populations.iter().all(|(l, _)| l != "Former Customer"));
     assert_eq!(
@@ -144,6 +149,79 @@ fn hidden_population_and_counts_policy() {
     assert_eq!(896 - hidden_pairs, 751);
     assert_eq!(ma.pair_total(), 836);
     assert_eq!(mb.pair_total(), ma.pair_total());
+}
+
+/// Issue 14: modes mix in one session. A shares prospects as counts only and hides former
+/// customers; B shares everything with its overlaps. Cells of A's prospects are counts (the
+/// same counts an all-counts session gives), every other cell holds exactly the decided
+/// pairs of a plain matches session, and no pair of A's prospects reaches either side.
+#[test]
+fn per_population_sharing_in_one_session() {
+    let a = Party::new(list("a.csv"), policy(Some("policy-counts-prospects.toml"))).unwrap();
+    let b = Party::new(list("b.csv"), policy(None)).unwrap();
+    assert_eq!(a.mode(), Mode::Matches);
+    assert_eq!(
+        a.counted_populations()
+            .iter()
+            .map(|(l, _)| l.as_str())
+            .collect::<Vec<_>>(),
+        ["Prospects"]
+    );
+    let (ma, mb) = session(&a, &b);
+    assert_eq!((ma.mode, mb.mode), (Mode::Matches, Mode::Matches));
+    let pop = |i: usize| a.list().accounts[i].account.population.label().to_owned();
+    // Pairs: exactly those of a plain session that hides A's prospects too (the same
+    // candidates, so the same name weights and verdicts).
+    let pairs = |m: &Mapping| -> BTreeSet<(usize, u64, String)> {
+        m.pairs
+            .iter()
+            .map(|p| (p.own, p.partner, format!("{:?}", p.decision)))
+            .collect()
+    };
+    let hide = "[population.\"Prospects\"]\nshare = \"hidden\"\n[population.\"Former Customer\"]\nshare = \"hidden\"\n";
+    let h = Party::new(list("a.csv"), SharingPolicy::from_toml(hide, "p.toml").unwrap()).unwrap();
+    let (full, _) = session(&h, &b);
+    assert!(full.pairs.len() > 500);
+    assert_eq!(pairs(&ma).len(), full.pairs.len());
+    assert_eq!(ma.review.len(), full.review.len());
+    assert!(ma
+        .pairs
+        .iter()
+        .all(|p| pop(p.own) != "Prospects" && pop(p.own) != "Former Customer"));
+    assert!(mb.pairs.iter().all(|p| p.partner_population != "Prospects"));
+    assert!(mb.review.iter().all(|p| p.partner_population != "Prospects"));
+    // Partner handles differ between sessions (fresh shuffles), so compare own sides.
+    let own = |m: &Mapping| -> BTreeSet<usize> { m.pairs.iter().map(|p| p.own).collect() };
+    assert_eq!(own(&ma), own(&full));
+    // Cells: A's prospects row (B's prospects column) is counted, the rest paired.
+    let own_labels: Vec<&str> = ma.own_populations.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(own_labels.contains(&"Prospects") && !own_labels.contains(&"Former Customer"));
+    for (i, (ol, _)) in ma.own_populations.iter().enumerate() {
+        for (j, (pl, _)) in ma.partner_populations.iter().enumerate() {
+            assert_eq!(ma.counted_cells[i][j], ol == "Prospects", "{ol} x {pl}");
+            if ol != "Prospects" {
+                let full_i = full.own_populations.iter().position(|(l, _)| l == ol).unwrap();
+                let full_j = full.partner_populations.iter().position(|(l, _)| l == pl).unwrap();
+                assert_eq!(ma.pair_counts[i][j], full.pair_counts[full_i][full_j], "{ol} x {pl}");
+            }
+            // B's view is the transpose.
+            let bi = mb.own_populations.iter().position(|(l, _)| l == pl).unwrap();
+            let bj = mb.partner_populations.iter().position(|(l, _)| l == ol).unwrap();
+            assert_eq!(mb.pair_counts[bi][bj], ma.pair_counts[i][j], "{ol} x {pl} from B");
+            assert_eq!(mb.counted_cells[bi][bj], ma.counted_cells[i][j]);
+        }
+    }
+    // The prospects' counts are those of an all-counts session (the same sub-session).
+    let all_counts = "[default]\nshare = \"counts\"\n[population.\"Former Customer\"]\nshare = \"hidden\"\n";
+    let c = Party::new(list("a.csv"), SharingPolicy::from_toml(all_counts, "p.toml").unwrap()).unwrap();
+    let (mc, _) = session(&c, &b);
+    let pi = ma.own_populations.iter().position(|(l, _)| l == "Prospects").unwrap();
+    let ci = mc.own_populations.iter().position(|(l, _)| l == "Prospects").unwrap();
+    assert_eq!(ma.pair_counts[pi], mc.pair_counts[ci]);
+    assert!(ma.pair_counts[pi].iter().sum::<u64>() > 0);
+    // What was disclosed says so.
+    assert_eq!(ma.disclosure.counted_populations.len(), 1);
+    assert!(mb.disclosure.counted_populations.is_empty());
 }
 
 #[test]

@@ -403,3 +403,69 @@ proptest! {
         let _ = Message::decode(&reseal(b), 1000);
     }
 }
+
+/// Version 3's counts part: a whole message one step behind, counts-only, nested once. Each
+/// misuse is refused with the field named; a good one round-trips.
+#[test]
+fn counts_part_is_checked_and_nested_once() {
+    let (p, cfg, _, m1) = sample();
+    let counts_cfg = cfg.clone().mode(Mode::CountsOnly);
+    let (_, part) = Initiator::start(&p, &counts_cfg).unwrap();
+    let (_, mut m2) = Responder::respond(&p, &cfg, &m1).unwrap();
+    m2.counted = vec![("Partners".into(), 3)];
+    m2.counts = Some(Box::new(part.clone()));
+    let back = Message::decode(&m2.encode(), 1000).unwrap();
+    assert_eq!(back, m2);
+    assert_eq!(back.counted_accounts(), 3);
+    // Declared counted accounts count against the set-size guard.
+    assert!(Message::decode(&m2.encode(), 4)
+        .unwrap_err()
+        .to_string()
+        .contains("declares 5 accounts"));
+    // A counted population may not share a label with a matched one.
+    let mut twice = m2.clone();
+    twice.counted = vec![("Customers".into(), 3)];
+    assert!(decode_err(&twice.encode()).contains("appears twice"));
+    // Step 1 carries no counts part; a part must be one step behind; no part in a part.
+    let mut m1_with = m1.clone();
+    m1_with.counts = Some(Box::new(part.clone()));
+    assert!(decode_err(&m1_with.encode()).contains("a step-1 message carries no counts part"));
+    let mut wrong_step = m2.clone();
+    wrong_step.counts = Some(Box::new(m2.clone().tap_counts(None)));
+    assert!(decode_err(&wrong_step.encode()).contains("must be a counts-only step-1 message"));
+    let mut matches_mode = m2.clone();
+    matches_mode.counts = Some(Box::new(m1.clone()));
+    assert!(decode_err(&matches_mode.encode()).contains("must be a counts-only step-1 message"));
+    let mut m3 = m2.clone().tap_counts(None);
+    m3.kind = MessageType::InitiatorFinal;
+    let mut inner = m2.clone();
+    inner.counted.clear();
+    inner.mode = Mode::CountsOnly;
+    let mut nested = m3.clone();
+    nested.counted.clear();
+    nested.populations.clear();
+    nested.points.clear();
+    nested.commitment = [0; 32];
+    nested.counts = Some(Box::new(inner));
+    assert!(
+        decode_err(&nested.encode()).contains("holds no counts part of its own"),
+        "{}",
+        decode_err(&nested.encode())
+    );
+    // Counted populations belong to steps 1 and 2 only.
+    let mut late = nested.clone();
+    late.counts = None;
+    late.counted = vec![("Partners".into(), 3)];
+    assert!(decode_err(&late.encode()).contains("declares no counted populations"));
+}
+
+trait TapCounts {
+    fn tap_counts(self, counts: Option<Box<Message>>) -> Self;
+}
+
+impl TapCounts for Message {
+    fn tap_counts(mut self, counts: Option<Box<Message>>) -> Self {
+        self.counts = counts;
+        self
+    }
+}

@@ -4,7 +4,7 @@
 //! ```text
 //! offset size  field
 //! 0      6     magic "ACMAP\0"
-//! 6      1     version (2)
+//! 6      1     version (3)
 //! 7      1     message type: 1 initiator's points, 2 responder's reply, 3 initiator's final,
 //!              4 responder's records
 //! 8      1     mode: 0 matches, 1 counts only
@@ -19,9 +19,16 @@
 //! 68     2     population count p (at most 1024)
 //! 70     32    the sender's key commitment `k·G` (types 1 and 2; zero otherwise)
 //! 102    4     proof count q (types 2 and 3; zero otherwise)
-//! 106    ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
+//! 106    2     counted population count p2 (types 1 and 2; zero otherwise)
+//! 108    8     counts-part length c in bytes (types 2 to 4; zero otherwise)
+//! 116    ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
+//! ...    ...   p2 × the same: the sender's populations shared as counts only (declared,
+//!              their points travel in the counts part)
 //! ...    s     shared records: JSON, the fields the sender's policy shares for its matched
 //!              accounts (types 3 and 4)
+//! ...    c     the counts part: a whole message of the counts sub-session (its own
+//!              header, values and checksum; no counts part of its own), step one less
+//!              than this message's
 //! ...    q·64  batched DLEQ proofs (RFC 9497 §2.2) that the returned values are the
 //!              partner's points times the committed key (types 2 and 3)
 //! ...    r·32  returned double-blinded values, whole (types 2 and 3)
@@ -30,7 +37,10 @@
 //! ```
 //!
 //! Version 2 added the commitment and the proofs, and returns values whole (version 1
-//! truncated them to T bytes, which made them impossible to check). A decoder error names
+//! truncated them to T bytes, which made them impossible to check). Version 3 added
+//! per-population sharing: the populations a sender shares as counts only are declared
+//! (`p2`) and run in a second, counts-only sub-session with its own keys and shuffles,
+//! whose messages ride inside messages 2 to 4 (`c`); see `crate::party`. A decoder error names
 //! the field and what was wrong; lengths are checked against the bytes actually present
 //! (and the caller's set-size limit) before any allocation.
 
@@ -41,8 +51,8 @@ use crate::error::{Error, Result};
 /// Magic bytes at the start of every message.
 pub const MAGIC: &[u8; 6] = b"ACMAP\0";
 /// Wire-format version.
-pub const VERSION: u8 = 2;
-const FIXED_HEADER: usize = 106;
+pub const VERSION: u8 = 3;
+const FIXED_HEADER: usize = 116;
 /// Bytes of one returned value on the wire (whole, so that its proof can be checked).
 pub const VALUE_BYTES: usize = 32;
 const PROOF: usize = super::proof::PROOF_BYTES;
@@ -139,6 +149,11 @@ pub struct Message {
     pub points: Vec<u8>,
     /// Shared records (JSON), steps 3 and 4.
     pub records: Vec<u8>,
+    /// The sender's populations shared as counts only, with account counts (steps 1 and 2):
+    /// declared here, their points travel in the counts sub-session.
+    pub counted: Vec<(String, u64)>,
+    /// A message of the counts sub-session, one step behind this one (steps 2 to 4).
+    pub counts: Option<Box<Message>>,
 }
 
 impl std::fmt::Debug for Message {
@@ -181,14 +196,23 @@ impl Message {
         out.extend_from_slice(&(self.populations.len() as u16).to_be_bytes());
         out.extend_from_slice(&self.commitment);
         out.extend_from_slice(&((self.proofs.len() / PROOF) as u32).to_be_bytes());
-        for (label, n) in &self.populations {
+        let counts = self.counts.as_ref().map(|m| m.encode()).unwrap_or_default();
+        out.extend_from_slice(&(self.counted.len() as u16).to_be_bytes());
+        out.extend_from_slice(&(counts.len() as u64).to_be_bytes());
+        for (label, n) in self.populations.iter().chain(&self.counted) {
             out.extend_from_slice(&(label.len() as u16).to_be_bytes());
             out.extend_from_slice(label.as_bytes());
             out.extend_from_slice(&n.to_be_bytes());
         }
         out.extend_from_slice(&self.records);
+        out.extend_from_slice(&counts);
         out.extend_from_slice(&self.proofs);
         out
+    }
+
+    /// Accounts the sender declares as shared counts only (steps 1 and 2).
+    pub fn counted_accounts(&self) -> u64 {
+        self.counted.iter().map(|(_, n)| n).sum()
     }
 
     /// The checksum of the encoded message (SHA-256 of everything before it), computed
@@ -242,6 +266,7 @@ impl Message {
     ///     session: [7; 16], previous: [0; 16], populations: vec![("Customers".into(), 1)],
     ///     commitment: [1; 32], proofs: Vec::new(),
     ///     returned: Vec::new(), points: vec![0; 32], records: Vec::new(),
+    ///     counted: Vec::new(), counts: None,
     /// };
     /// assert_eq!(m.clone().into_bytes(), m.encode());
     /// assert_eq!(Message::decode_vec(m.encode(), 10).unwrap(), m);
@@ -268,6 +293,12 @@ impl Message {
 
     /// Checks a whole message and decodes all but the points; returns where they start.
     fn parse(bytes: &[u8], max_accounts: u64) -> Result<(Message, usize)> {
+        Message::parse_part(bytes, max_accounts, false)
+    }
+
+    /// [`Message::parse`] of a whole message (`inner` false) or of a counts part (`inner`
+    /// true: one level only, so a nested part can never recurse).
+    fn parse_part(bytes: &[u8], max_accounts: u64, inner: bool) -> Result<(Message, usize)> {
         if bytes.len() < FIXED_HEADER + CHECKSUM {
             return Err(err(
                 "length",
@@ -343,9 +374,27 @@ impl Message {
                 format!("{pop_count} populations is more than {MAX_POPULATIONS}"),
             ));
         }
+        let counted_count = usize::from(u16::from_be_bytes([bytes[106], bytes[107]]));
+        let counts_len = read_u64(108);
+        if pop_count + counted_count > MAX_POPULATIONS {
+            return Err(err(
+                "populations",
+                format!(
+                    "{} populations is more than {MAX_POPULATIONS}",
+                    pop_count + counted_count
+                ),
+            ));
+        }
+        if counted_count > 0 && !commits {
+            return Err(err(
+                "populations",
+                format!("a step-{} message declares no counted populations", kind.step()),
+            ));
+        }
         let mut at = FIXED_HEADER;
-        let mut populations = Vec::with_capacity(pop_count);
-        for i in 0..pop_count {
+        let mut populations: Vec<(String, u64)> = Vec::with_capacity(pop_count);
+        let mut counted: Vec<(String, u64)> = Vec::with_capacity(counted_count);
+        for i in 0..pop_count + counted_count {
             let need = |at: usize, n: usize| -> Result<()> {
                 if at + n > body.len() {
                     Err(err("populations", format!("truncated in population {}", i + 1)))
@@ -369,10 +418,14 @@ impl Message {
             at += len;
             let n = u64::from_be_bytes(body[at..at + 8].try_into().unwrap_or([0; 8]));
             at += 8;
-            if populations.iter().any(|(l, _)| *l == label) {
+            if populations.iter().chain(&counted).any(|(l, _)| *l == label) {
                 return Err(err("populations", format!("population {label:?} appears twice")));
             }
-            populations.push((label, n));
+            if i < pop_count {
+                populations.push((label, n));
+            } else {
+                counted.push((label, n));
+            }
         }
         let declared: u128 = populations.iter().map(|(_, n)| u128::from(*n)).sum();
         if declared != u128::from(accounts) {
@@ -380,6 +433,14 @@ impl Message {
                 "populations",
                 format!("population sizes add up to {declared}, but the header says {accounts} accounts"),
             ));
+        }
+        let counted_total: u128 = counted.iter().map(|(_, n)| u128::from(*n)).sum();
+        if declared + counted_total > u128::from(max_accounts) {
+            return Err(Error::protocol(format!(
+                "the partner declares {} accounts, more than this side accepts ({max_accounts}); \
+                 a larger set could probe for accounts beyond a real list (raise --max-peer-accounts if expected)",
+                declared + counted_total
+            )));
         }
         let records_allowed = matches!(kind, MessageType::InitiatorFinal | MessageType::ResponderRecords);
         if records_len > 0 && !records_allowed {
@@ -398,6 +459,42 @@ impl Message {
         }
         let records = body[at..at + records_len as usize].to_vec();
         at += records_len as usize;
+        if counts_len > 0 && (kind == MessageType::InitiatorPoints || inner) {
+            return Err(err(
+                "counts part",
+                if inner {
+                    "a counts part holds no counts part of its own"
+                } else {
+                    "a step-1 message carries no counts part"
+                },
+            ));
+        }
+        if counts_len > (body.len() - at) as u64 {
+            return Err(err(
+                "counts part",
+                format!("{counts_len} bytes of counts part announced, more than the message holds"),
+            ));
+        }
+        let counts = if counts_len == 0 {
+            None
+        } else {
+            let bytes = &body[at..at + counts_len as usize];
+            let (mut part, points_at) =
+                Message::parse_part(bytes, max_accounts, true).map_err(|e| err("counts part", e.to_string()))?;
+            part.points = bytes[points_at..bytes.len() - CHECKSUM].to_vec();
+            if part.kind.step() + 1 != kind.step() || part.mode != Mode::CountsOnly || !part.counted.is_empty() {
+                return Err(err(
+                    "counts part",
+                    format!(
+                        "a step-{} message's counts part must be a counts-only step-{} message that declares no counted populations",
+                        kind.step(),
+                        kind.step() - 1
+                    ),
+                ));
+            }
+            Some(Box::new(part))
+        };
+        at += counts_len as usize;
         let proves = matches!(kind, MessageType::ResponderReply | MessageType::InitiatorFinal);
         if !proves && proof_count != 0 {
             return Err(err(
@@ -464,12 +561,42 @@ impl Message {
             returned: body[at..returned_end].to_vec(),
             points: Vec::new(),
             records,
+            counted,
+            counts,
         };
         Ok((msg, returned_end))
     }
 
     /// A human-readable account of what this message discloses, for review before sending.
     pub fn summary(&self) -> String {
+        let mut s = self.describe();
+        if !self.counted.is_empty() {
+            s.push_str(&format!(
+                "  sender's populations shared as counts only ({} accounts; their keys travel in the counts sub-session):\n",
+                self.counted_accounts()
+            ));
+            for (label, n) in &self.counted {
+                s.push_str(&format!("    {}: {n}\n", crate::display::printable(label)));
+            }
+        }
+        if let Some(part) = &self.counts {
+            s.push_str(
+                "  counts part (the counts-only sub-session: keys of its own, values shuffled within populations):\n",
+            );
+            for line in part.describe().lines() {
+                s.push_str(&format!("  {line}\n"));
+            }
+        }
+        s.push_str("  what the partner learns from the session:\n");
+        for line in self.partner_learns() {
+            s.push_str(&format!("    - {line}\n"));
+        }
+        s
+    }
+
+    /// The message's own fields, in words (no counted populations, counts part or
+    /// leakage lines).
+    fn describe(&self) -> String {
         let mut s = format!(
             "acctmap protocol message v{VERSION}, step {} ({})\n  session: {}\n  mode: {}\n  slots per account: {}\n",
             self.kind.step(),
@@ -524,10 +651,6 @@ impl Message {
                 self.proofs.len() / PROOF
             ));
         }
-        s.push_str("  what the partner learns from the session:\n");
-        for line in self.partner_learns() {
-            s.push_str(&format!("    - {line}\n"));
-        }
         s
     }
 
@@ -548,6 +671,9 @@ impl Message {
                 lines.push("population x population counts of candidate pairs; no account, pair or key type (values come back shuffled within population groups)");
             }
         }
+        if !self.counted.is_empty() || self.counts.is_some() {
+            lines.push("for populations either side shares as counts only: population x population counts of candidate pairs, from a sub-session with keys and shuffles of its own, so no pair in those cells can be linked to an account");
+        }
         if !self.records.is_empty() {
             lines.push("the shared records listed below, for pairs the rule kept");
         }
@@ -555,6 +681,18 @@ impl Message {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of lower-case or upper-case hex text; `None` when it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    let t = text.as_bytes();
+    if t.len() % 2 != 0 || !t.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    t.chunks(2)
+        .map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+        .collect()
 }

@@ -219,6 +219,13 @@ impl<'a> PartyInput<'a> {
         self
     }
 
+    /// Leaves every account out (a side that takes part with nothing).
+    pub fn hide_all(mut self) -> Self {
+        self.hidden = vec![true; self.accounts.labels().len()];
+        self.included = 0;
+        self
+    }
+
     /// Adds an account; returns its index (the `own_account` of matches).
     pub fn push(&mut self, population: &str, keys: Vec<MatchKey>) -> usize {
         let accounts = self.accounts.to_mut();
@@ -297,6 +304,23 @@ pub struct Timings {
     pub peer_slots: u64,
     /// `H(t)` of own keys came from the on-disk cache.
     pub hash_cache_hit: bool,
+}
+
+impl Timings {
+    /// Adds another sub-session's times and counts to these.
+    pub fn add(&mut self, other: &Timings) {
+        self.hash_seconds += other.hash_seconds;
+        self.blind_own_seconds += other.blind_own_seconds;
+        self.blind_peer_seconds += other.blind_peer_seconds;
+        self.match_seconds += other.match_seconds;
+        self.prove_seconds += other.prove_seconds;
+        self.verify_seconds += other.verify_seconds;
+        self.own_slots += other.own_slots;
+        self.keyed_slots += other.keyed_slots;
+        self.distinct_keys += other.distinct_keys;
+        self.peer_slots += other.peer_slots;
+        self.hash_cache_hit &= other.hash_cache_hit;
+    }
 }
 
 /// What one side learns from a session.
@@ -887,6 +911,8 @@ impl Initiator {
             returned: Vec::new(),
             points: side.points.clone(),
             records: Vec::new(),
+            counted: Vec::new(),
+            counts: None,
         };
         let sent = msg.transcript();
         Ok((
@@ -903,6 +929,12 @@ impl Initiator {
     /// The session id.
     pub fn session(&self) -> [u8; 16] {
         self.session
+    }
+
+    /// Binds the reply to message 1 as it was sent, after the party added its own parts
+    /// (the counted populations).
+    pub(crate) fn bind_sent(&mut self, msg: &Message) {
+        self.sent = msg.transcript();
     }
 
     /// The mode this side asked for.
@@ -1002,6 +1034,8 @@ impl Initiator {
             returned,
             points: Vec::new(),
             records: Vec::new(),
+            counted: Vec::new(),
+            counts: None,
         };
         Ok((result, msg3))
     }
@@ -1090,6 +1124,8 @@ impl Responder {
             returned,
             points: side.points.clone(),
             records: Vec::new(),
+            counted: Vec::new(),
+            counts: None,
         };
         let sent = reply.transcript();
         Ok((
@@ -1115,6 +1151,12 @@ impl Responder {
     /// The effective mode of the session.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// Binds message 3 to message 2 as it was sent, after the party added its own parts
+    /// (the counted populations, the counts sub-session's first message).
+    pub(crate) fn bind_sent(&mut self, msg: &Message) {
+        self.sent = msg.transcript();
     }
 
     /// Takes message 3: checks the initiator's proofs on the values it returned against the

@@ -256,6 +256,9 @@ pub(super) fn render(r: &Report) -> String {
         let _ = write!(h, "<div class=\"card\"><b>{value}</b><span>{}</span></div>", esc(label));
     };
     card(num(s.matched_pairs), "matched account pairs");
+    if s.counted_pairs > 0 {
+        card(num(s.counted_pairs), "candidate pairs in cells shared as counts only");
+    }
     if let Some(n) = s.own_accounts_matched {
         card(
             format!("{} / {}", num(n), num(s.accounts_in_session)),
@@ -345,10 +348,13 @@ pub(super) fn render(r: &Report) -> String {
             let pairs = cell.map_or(0, |c| c.pairs);
             let alpha = pairs as f64 / max as f64 * 0.85;
             let color = if alpha > 0.5 { "#fff" } else { "#1d2733" };
+            let counted = cell.is_some_and(|c| c.counts_only) && r.summary.mode == Mode::Matches;
             let _ = write!(
                 h,
-                "<td class=\"cell\" style=\"background:rgba(22,110,190,{alpha:.3});color:{color}\"><b>{}</b>",
-                num(pairs)
+                "<td class=\"cell{}\" style=\"background:rgba(22,110,190,{alpha:.3});color:{color}\"><b>{}</b>{}",
+                if counted { " counted" } else { "" },
+                num(pairs),
+                if counted { "<br><span>counts only</span>" } else { "" }
             );
             if let Some(pipe) = cell.and_then(|c| c.own_pipeline).filter(|v| *v > 0.0) {
                 let _ = write!(h, "<br><span>{} pipeline</span>", money(pipe));
@@ -359,6 +365,8 @@ pub(super) fn render(r: &Report) -> String {
     }
     if r.summary.mode == Mode::CountsOnly {
         h.push_str("</tbody></table><p class=\"muted\">Cells count candidate pairs: in a counts-only session no side sees which keys matched, so the decision rule cannot run and pairs it would reject (same name, other organisation) count too. Read the counts as upper bounds.");
+    } else if r.matrix.iter().any(|c| c.counts_only) {
+        h.push_str("</tbody></table><p class=\"muted\">Cells count matched account pairs (decided matches), except those marked <i>counts only</i>: there one side shares its population as counts only, so the cell counts candidate pairs of the counts sub-session (an upper bound; no pair is shown or can be linked).");
     } else {
         h.push_str("</tbody></table><p class=\"muted\">Cells count matched account pairs (decided matches).");
     }

@@ -27,8 +27,11 @@ pub struct MatrixCell {
     pub own_population: String,
     /// Partner population.
     pub partner_population: String,
-    /// Matched account pairs.
+    /// Matched account pairs (decided), or candidate pairs where `counts_only`.
     pub pairs: u64,
+    /// Either side shares its population in this cell as counts only: `pairs` counts
+    /// candidate pairs from the counts sub-session (an upper bound), with no pair behind it.
+    pub counts_only: bool,
     /// Distinct own accounts in those pairs (matches mode).
     pub own_accounts: Option<u64>,
     /// Distinct partner accounts in those pairs (matches mode).
@@ -100,6 +103,10 @@ pub struct Summary {
     pub partner_accounts: u64,
     /// Matched account pairs (decided matches).
     pub matched_pairs: u64,
+    /// Candidate pairs in the cells shared as counts only in a session that also maps
+    /// pairs (an upper bound; no pairs behind it). Zero otherwise.
+    #[serde(default)]
+    pub counted_pairs: u64,
     /// Candidate pairs for review (in review.csv; not in the counts).
     pub review_pairs: u64,
     /// Own accounts with a match (matches mode).
@@ -241,6 +248,7 @@ impl Report {
             accounts_in_session: mapping.disclosure.accounts_sent,
             partner_accounts: mapping.partner_populations.iter().map(|(_, n)| n).sum(),
             matched_pairs: mapping.pair_total(),
+            counted_pairs: mapping.counted_total(),
             review_pairs: mapping.review.len() as u64,
             own_accounts_matched: matches_mode.then_some(own_matched.len() as u64),
             partner_accounts_matched: matches_mode.then_some(mapping.partner_matched() as u64),
@@ -554,6 +562,13 @@ fn build_matrix<'a>(account: &impl Fn(usize) -> &'a Own, mapping: &Mapping, has_
     for (x, (own_pop, _)) in mapping.own_populations.iter().enumerate() {
         for (y, (partner_pop, _)) in mapping.partner_populations.iter().enumerate() {
             let pairs = mapping.pair_counts.get(x).and_then(|r| r.get(y)).copied().unwrap_or(0);
+            let counted = mapping
+                .counted_cells
+                .get(x)
+                .and_then(|r| r.get(y))
+                .copied()
+                .unwrap_or(true);
+            let paired = matches_mode && !counted;
             let in_cell = || {
                 mapping
                     .pairs
@@ -566,9 +581,10 @@ fn build_matrix<'a>(account: &impl Fn(usize) -> &'a Own, mapping: &Mapping, has_
                 own_population: own_pop.clone(),
                 partner_population: partner_pop.clone(),
                 pairs,
-                own_accounts: matches_mode.then_some(own.len() as u64),
-                partner_accounts: matches_mode.then_some(partner.len() as u64),
-                own_pipeline: (has_amount && matches_mode).then(|| own.iter().filter_map(|i| account(*i).amount).sum()),
+                counts_only: counted,
+                own_accounts: paired.then_some(own.len() as u64),
+                partner_accounts: paired.then_some(partner.len() as u64),
+                own_pipeline: (has_amount && paired).then(|| own.iter().filter_map(|i| account(*i).amount).sum()),
             });
         }
     }
