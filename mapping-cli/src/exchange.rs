@@ -405,7 +405,20 @@ pub(crate) fn write_report(
 
 // ---------------------------------------------------------------- commands
 
+/// Refuses an `--out` that cannot hold the report before any work is done (a file of that
+/// name, or a folder that cannot be created), so that a long session is not lost at the end.
+pub(crate) fn check_out_dir(out: &Path) -> anyhow::Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!(
+            "--out {}: a file of that name exists; the report is written into a folder",
+            out.display()
+        );
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("--out {}: cannot create the report folder", out.display()))
+}
+
 pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
+    check_out_dir(&args.out)?;
     let t0 = Instant::now();
     let policy_a = load_policy(args.session.policy.as_deref(), &args.session)?;
     let policy_b = load_policy(
@@ -590,6 +603,7 @@ pub fn finish(args: FinishArgs) -> anyhow::Result<()> {
 
 pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     let state = load_state(&args.state)?;
+    check_out_dir(&args.out)?;
     let t0 = Instant::now();
     let bar = output::spinner("matching", args.session.quiet);
     let (party, mapping, msg4) = match (state.role.as_str(), state.step.as_str()) {

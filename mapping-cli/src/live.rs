@@ -165,6 +165,7 @@ fn run(
 }
 
 fn prepared_party(live: &LiveArgs, progress: &Progress) -> anyhow::Result<Party> {
+    crate::exchange::check_out_dir(&live.out)?;
     let policy = load_policy(live.session.policy.as_deref(), &live.session)?;
     Ok(
         build_party(&live.accounts, &live.input, policy, live.session.cache.as_deref())?

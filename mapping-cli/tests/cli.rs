@@ -1047,3 +1047,22 @@ fn per_population_sharing_by_file_exchange() {
     let html = std::fs::read_to_string(dir.join("rep_b/report.html")).unwrap();
     assert!(html.contains("counts only</span>") && html.contains("candidate pairs in cells shared as counts only"));
 }
+
+/// An `--out` that names a file is refused before the session runs, not after.
+#[test]
+fn an_out_that_is_a_file_is_refused_first() {
+    let dir = tempdir("out-file");
+    std::fs::write(dir.join("taken"), "x").unwrap();
+    let t0 = std::time::Instant::now();
+    let o = run(
+        bin()
+            .arg("overlap")
+            .arg(fixture("a.csv"))
+            .arg(fixture("b.csv"))
+            .args(["--out", "taken", "-q", "--no-history"]),
+        &dir,
+    );
+    fails(&o, "--out taken: a file of that name exists");
+    assert!(t0.elapsed().as_secs_f64() < 1.5, "refused before the work");
+    assert_eq!(std::fs::read_to_string(dir.join("taken")).unwrap(), "x");
+}
