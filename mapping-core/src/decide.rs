@@ -172,6 +172,11 @@ pub struct Context {
     /// partner account on the name, times the partner accounts that agree with the own
     /// account (1: the name names one account on each side). `None`: not known.
     pub name_pairs: Option<u32>,
+    /// The session compares no `DOMAIN` keys, so a domain both hold is not known to
+    /// differ when no `DOMAIN` key matched (the marker says only that both hold one).
+    pub no_domain_key: bool,
+    /// The session compares no `NAME_COUNTRY` keys: likewise for the country.
+    pub no_country_key: bool,
 }
 
 /// The weight of a name agreement that `pairs` candidate pairs share: the Fellegi–Sunter
@@ -209,7 +214,13 @@ fn names_agree(types: &[KeyType]) -> bool {
 /// pairs (the key types of a pair are equal on both sides), so both compute the same counts
 /// and reach the same verdicts. The counts are taken over all candidates, before any is
 /// dropped, so deciding the same candidates again gives the same result.
-pub fn decide_all(matches: &[PsiMatch], own: &KeyedAccounts) -> Vec<Decision> {
+///
+/// `types` are the key types the session compares (this side's [`crate::KeyConfig`]; both
+/// sides must use the same): the marker shows a disagreement only for a field whose key
+/// type is compared.
+pub fn decide_all(matches: &[PsiMatch], own: &KeyedAccounts, types: &[KeyType]) -> Vec<Decision> {
+    let no_domain_key = !types.contains(&KeyType::Domain);
+    let no_country_key = !types.contains(&KeyType::NameCountry);
     let mut peers_of_own: hashbrown::HashMap<usize, u32> = hashbrown::HashMap::new();
     let mut owns_of_peer: hashbrown::HashMap<u64, u32> = hashbrown::HashMap::new();
     for m in matches.iter().filter(|m| names_agree(&m.key_types)) {
@@ -229,6 +240,8 @@ pub fn decide_all(matches: &[PsiMatch], own: &KeyedAccounts) -> Vec<Decision> {
                 Context {
                     presence: presence_of(m.own_account, own),
                     name_pairs,
+                    no_domain_key,
+                    no_country_key,
                 },
             )
         })
@@ -259,7 +272,7 @@ fn presence_of(account: usize, own: &KeyedAccounts) -> Option<Presence> {
 /// let common = Context { name_pairs: Some(20), ..none };
 /// assert_eq!(decide(&[Name], common).verdict, Verdict::Review);
 /// // Both hold a country (the marker matched), and NAME_COUNTRY did not: they differ.
-/// let both = Context { presence: Some(Presence { domain: false, country: true }), name_pairs: Some(1) };
+/// let both = Context { presence: Some(Presence { domain: false, country: true }), name_pairs: Some(1), ..none };
 /// assert_eq!(decide(&[Name, NamePresence], both).verdict, Verdict::Review);
 /// // Same name and country, but both hold a domain and the domains differ.
 /// let all = Context { presence: Some(Presence { domain: true, country: true }), ..none };
@@ -290,12 +303,12 @@ pub fn decide(types: &[KeyType], context: Context) -> Decision {
     } else if has(KeyType::BrandName) {
         Level::BrandAgree
     } else {
-        absent(shared.map(|p| p.domain))
+        absent(shared.map(|p| p.domain).filter(|_| !context.no_domain_key))
     };
     let country = if has(KeyType::NameCountry) {
         Level::Agree
     } else {
-        absent(shared.map(|p| p.country))
+        absent(shared.map(|p| p.country).filter(|_| !context.no_country_key))
     };
     let levels: Vec<(Field, Level, f64)> = [(Field::Name, name), (Field::Domain, domain), (Field::Country, country)]
         .into_iter()
@@ -346,11 +359,42 @@ mod tests {
                 types,
                 Context {
                     presence: *presence,
-                    name_pairs: None,
+                    ..Context::default()
                 },
             );
             assert_eq!(d.verdict, *want, "{types:?} {presence:?}: {}", d.explain());
         }
+    }
+
+    /// A session without `NAME_COUNTRY` (or `DOMAIN`) keys cannot see those values agree, so
+    /// the marker's "both hold one" is no disagreement: same name, both with a country, in a
+    /// session keyed on names only, is a match, not a rejected pair.
+    #[test]
+    fn the_marker_shows_disagreement_only_for_compared_fields() {
+        use KeyType::*;
+        let both = Some(Presence {
+            domain: true,
+            country: true,
+        });
+        let keyed = Context {
+            presence: both,
+            name_pairs: Some(1),
+            ..Context::default()
+        };
+        assert_eq!(decide(&[Name, NamePresence], keyed).verdict, Verdict::NoMatch);
+        let names_only = Context {
+            no_domain_key: true,
+            no_country_key: true,
+            ..keyed
+        };
+        let d = decide(&[Name, NamePresence], names_only);
+        assert_eq!(d.verdict, Verdict::Match, "{}", d.explain());
+        assert!(d.explain().contains("country=unknown"), "{}", d.explain());
+        let no_country = Context {
+            no_country_key: true,
+            ..keyed
+        };
+        assert_eq!(decide(&[Name, NamePresence], no_country).verdict, Verdict::NoMatch);
     }
 
     #[test]

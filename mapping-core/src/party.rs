@@ -386,7 +386,7 @@ impl Party {
             }
             None => None,
         };
-        let decisions = decide_all(&result.matches, &self.list.keyed);
+        let decisions = decide_all(&result.matches, &self.list.keyed, &self.list.config.types);
         let (records, records_sent, fields) = self.records(&result, &decisions)?;
         msg3.records = records;
         Ok((
@@ -439,7 +439,7 @@ impl Party {
         };
         // The rule runs once over the candidates; the partner's records, ours and the
         // mapping all follow its verdicts.
-        let decisions = decide_all(&result.matches, &self.list.keyed);
+        let decisions = decide_all(&result.matches, &self.list.keyed, &self.list.config.types);
         let partner = parse_records(&msg3.records, &result, &decisions, "message 3")?;
         let (records, records_sent, fields) = self.records(&result, &decisions)?;
         let msg4 = Message {
@@ -508,7 +508,7 @@ impl Party {
             }
         };
         // The same verdicts as in `finish` (the same candidates, decided alike).
-        let decisions = decide_all(&finished.result.matches, &self.list.keyed);
+        let decisions = decide_all(&finished.result.matches, &self.list.keyed, &self.list.config.types);
         let partner = parse_records(&msg4.records, &finished.result, &decisions, "message 4")?;
         let disclosure = self.disclosure(&finished.result, finished.records_sent, finished.fields_sent.clone());
         let mapping = Mapping::build(&finished.result, decisions, partner, disclosure);
