@@ -405,8 +405,8 @@ pub(crate) fn write_report(
 
 // ---------------------------------------------------------------- commands
 
-/// Refuses an `--out` that cannot hold the report before any work is done (a file of that
-/// name, or a folder that cannot be created), so that a long session is not lost at the end.
+/// Refuses an `--out` that names a file before any work is done, so that a long session is
+/// not lost at the end. Nothing is created here: a session that fails writes nothing.
 pub(crate) fn check_out_dir(out: &Path) -> anyhow::Result<()> {
     if out.exists() && !out.is_dir() {
         bail!(
@@ -414,7 +414,7 @@ pub(crate) fn check_out_dir(out: &Path) -> anyhow::Result<()> {
             out.display()
         );
     }
-    std::fs::create_dir_all(out).with_context(|| format!("--out {}: cannot create the report folder", out.display()))
+    Ok(())
 }
 
 pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {

@@ -625,6 +625,53 @@ mod tests {
         ch
     }
 
+    /// Issue 14 over a live session: every mix of sharing modes (one side counting its
+    /// prospects, either side; one side counting everything, which empties the matches
+    /// part) runs to the end, the declarations check out, and every account is found once:
+    /// as a pair where both share it with its overlaps, as a count otherwise.
+    #[test]
+    fn live_sessions_mix_sharing_modes() {
+        let mixed = |policy: &str| {
+            let mut csv = String::from("Name,Website,Type\n");
+            for i in 0..60 {
+                let kind = if i % 3 == 0 { "Prospect" } else { "Customer" };
+                csv.push_str(&format!("Company {i},company{i}.com,{kind}\n"));
+            }
+            let d = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
+            let policy = SharingPolicy::from_toml(policy, "p.toml").unwrap();
+            Party::new(PreparedList::build(d, &KeyConfig::new()), policy).unwrap()
+        };
+        let prospects = "[population.\"Prospects\"]\nshare = \"counts\"\n";
+        let all = "[default]\nshare = \"counts\"\n";
+        // (initiator's policy, responder's, pairs each side sees)
+        for (pa, pb, pairs) in [
+            (prospects, "", 40),
+            ("", prospects, 40),
+            (all, "", 0),
+            (prospects, all, 0),
+        ] {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let b = mixed(pb);
+            let server = std::thread::spawn(move || {
+                let (s, _) = listener.accept().unwrap();
+                run_session(s, NetRole::Responder, &b, "AAAA-BBBB-CCCC", |_| true, |_| {}).unwrap()
+            });
+            let a = mixed(pa);
+            let s = TcpStream::connect(addr).unwrap();
+            let ma = run_session(s, NetRole::Initiator, &a, "AAAA-BBBB-CCCC", |_| true, |_| {}).unwrap();
+            let mb = server.join().unwrap();
+            for m in [&ma, &mb] {
+                assert_eq!(
+                    (m.pairs.len(), m.pair_total() + m.counted_total()),
+                    (pairs, 60),
+                    "{pa:?} {pb:?}"
+                );
+                assert!(m.pairs.iter().all(|p| p.partner_population == "Customers"));
+            }
+        }
+    }
+
     /// A partner that pairs and declares 40 accounts, then sends a message 1 built from 80,
     /// is refused by the responder, which names the lie.
     #[test]
