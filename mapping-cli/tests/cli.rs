@@ -569,7 +569,9 @@ fn serve_outlasts_probes_and_slow_clients() {
     use std::net::TcpStream;
     use std::time::{Duration, Instant};
     let dir = tempdir("probes");
-    let (server, addr) = serve_with(&dir, "QX7P-M3KD-9WRT", "srv", true, &["--timeout", "2"]);
+    // The timeout is also the longest a partner may compute between two messages: 5 s
+    // leaves the session room on a loaded 2-core machine (2 s did not, in CI).
+    let (server, addr) = serve_with(&dir, "QX7P-M3KD-9WRT", "srv", true, &["--timeout", "5"]);
     // A wrong code.
     let out = run(
         bin()
@@ -600,9 +602,9 @@ fn serve_outlasts_probes_and_slow_clients() {
     });
     let dropped_after = trickle.join().unwrap();
     drop(silent);
-    // Silent (up to 2 s) and trickler (2 s from its turn) are both dropped well before the
+    // Silent (up to 5 s) and trickler (5 s from its turn) are both dropped well before the
     // 20 s the trickle would have lasted.
-    assert!(dropped_after < Duration::from_secs(12), "{dropped_after:?}");
+    assert!(dropped_after < Duration::from_secs(17), "{dropped_after:?}");
     connect_and_map_the_fixtures(&dir, &addr, "QX7P-M3KD-9WRT", server);
     assert!(dir.join("srv/matches.csv").exists() && !dir.join("bad").exists());
 }

@@ -178,6 +178,19 @@ pub struct Finished {
     partner_counted: Vec<(String, u64)>,
 }
 
+/// Refuses a message that lacks the counts part the session runs (`which` says which), or
+/// carries one where no side counts a population.
+fn check_counts_part(message: &str, expected: bool, present: bool, which: &str) -> Result<()> {
+    match (expected, present) {
+        (true, false) => Err(Error::message(message, format!("it lacks the counts part {which}"))),
+        (false, true) => Err(Error::message(
+            message,
+            "it carries a counts part, but neither side counts a population",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Whether a session with these two sides' counted populations runs a counts sub-session.
 fn needs_counts(own_counted: &[(String, u64)], partner_counted: &[(String, u64)]) -> bool {
     !own_counted.is_empty() || !partner_counted.is_empty()
@@ -360,21 +373,12 @@ impl Party {
         if msg2.mode != Mode::Matches {
             return Err(Error::message("message 2", "its matches part is in counts-only mode"));
         }
-        match (needs_counts(&self.counted, &msg2.counted), msg2.counts.is_some()) {
-            (true, false) => {
-                return Err(Error::message(
-                    "message 2",
-                    "it lacks the counts part that the counted populations need",
-                ))
-            }
-            (false, true) => {
-                return Err(Error::message(
-                    "message 2",
-                    "it carries a counts part, but neither side counts a population",
-                ))
-            }
-            _ => {}
-        }
+        check_counts_part(
+            "message 2",
+            needs_counts(&self.counted, &msg2.counted),
+            msg2.counts.is_some(),
+            "that the counted populations need",
+        )?;
         let (result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
         let counts = match &msg2.counts {
             Some(part) => {
@@ -415,6 +419,12 @@ impl Party {
         let mode = responder.mode();
         let session = responder.session();
         let result = responder.complete(msg3)?;
+        check_counts_part(
+            "message 3",
+            counts.is_some(),
+            msg3.counts.is_some(),
+            "of the sub-session message 2 started",
+        )?;
         let (counts_result, counts_part) = match (counts, &msg3.counts) {
             (Some(ini), Some(part)) => {
                 let (r, last) = ini
@@ -423,19 +433,7 @@ impl Party {
                     .map_err(|e| Error::message("message 3 (counts part)", e.to_string()))?;
                 (Some(r), Some(Box::new(last)))
             }
-            (None, None) => (None, None),
-            (Some(_), None) => {
-                return Err(Error::message(
-                    "message 3",
-                    "it lacks the counts part of the sub-session message 2 started",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(Error::message(
-                    "message 3",
-                    "it carries a counts part, but no counts sub-session was started",
-                ))
-            }
+            _ => (None, None),
         };
         // The rule runs once over the candidates; the partner's records, ours and the
         // mapping all follow its verdicts.
@@ -482,6 +480,12 @@ impl Party {
         if msg4.previous != finished.sent {
             return Err(Error::protocol("message 4 answers another run of this session"));
         }
+        check_counts_part(
+            "message 4",
+            finished.counts.is_some(),
+            msg4.counts.is_some(),
+            "of the counts sub-session",
+        )?;
         let counts = match (&finished.counts, &msg4.counts) {
             (Some(state), Some(part)) => {
                 let bytes = crate::psi::unhex(state)
@@ -493,19 +497,7 @@ impl Party {
                         .map_err(|e| Error::message("message 4 (counts part)", e.to_string()))?,
                 )
             }
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(Error::message(
-                    "message 4",
-                    "it lacks the counts part of the counts sub-session",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(Error::message(
-                    "message 4",
-                    "it carries a counts part, but no counts sub-session ran",
-                ))
-            }
+            _ => None,
         };
         // The same verdicts as in `finish` (the same candidates, decided alike).
         let decisions = decide_all(&finished.result.matches, &self.list.keyed, &self.list.config.types);
