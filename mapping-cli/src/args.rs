@@ -470,7 +470,9 @@ pub struct LiveArgs {
     #[arg(long)]
     pub yes: bool,
     /// Seconds to wait for the partner at any step before giving up (pairing, from the
-    /// connection to the partner's declaration, must finish within this in all).
+    /// connection to the partner's declaration, must finish within this in all). A partner
+    /// that is still computing its next message says so twice a second, so this bounds
+    /// silence, not the partner's work on a large list.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
     #[command(flatten)]

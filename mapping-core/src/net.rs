@@ -150,7 +150,13 @@ enum Frame {
     Abort = 3,
     Chunk = 4,
     End = 5,
+    /// "Still computing": sent every [`WORKING_EVERY`] while this side computes the next
+    /// message, so that a partner's read timeout measures silence, not work.
+    Working = 6,
 }
+
+/// How often a computing side says so (a 17-byte frame: negligible traffic).
+const WORKING_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Frame {
     fn from_byte(b: u8) -> Option<Frame> {
@@ -160,6 +166,7 @@ impl Frame {
             3 => Frame::Abort,
             4 => Frame::Chunk,
             5 => Frame::End,
+            6 => Frame::Working,
             _ => return None,
         })
     }
@@ -296,6 +303,8 @@ impl<S: Read + Write> Channel<S> {
                     bytes.extend_from_slice(&payload);
                 }
                 Frame::End => break,
+                // The partner is still computing this message.
+                Frame::Working if bytes.is_empty() => {}
                 other => {
                     return Err(Error::message(
                         "network frame",
@@ -305,6 +314,33 @@ impl<S: Read + Write> Channel<S> {
             }
         }
         Message::decode(&bytes, max_accounts)
+    }
+}
+
+impl<S: Read + Write + Send> Channel<S> {
+    /// Runs `work` (the next message's computation) on this thread while another tells the
+    /// partner every [`WORKING_EVERY`] that this side is still computing: a large list takes
+    /// minutes per step, longer than any sensible read timeout on the waiting side.
+    fn working<T>(&mut self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let ticker = scope.spawn(|| -> Result<()> {
+                let mut last = std::time::Instant::now();
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    if last.elapsed() >= WORKING_EVERY {
+                        self.send(Frame::Working, &[])?;
+                        last = std::time::Instant::now();
+                    }
+                }
+                Ok(())
+            });
+            let out = work();
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            // A partner that went away shows in the next send or read, with its reason.
+            let _ = ticker.join();
+            out
+        })
     }
 }
 
@@ -452,7 +488,7 @@ fn same_populations(a: &[(String, u64)], b: &[(String, u64)]) -> bool {
 /// code. Returns this side's mapping; writes nothing. Give the stream read and
 /// write timeouts (as `acctmap serve`/`connect` do): every wait on the partner, including
 /// the short drain after refusing it, ends when a read times out.
-pub fn run_session<S: Read + Write>(
+pub fn run_session<S: Read + Write + Send>(
     stream: S,
     role: NetRole,
     party: &Party,
@@ -557,13 +593,13 @@ pub fn run_session<S: Read + Write>(
     match role {
         NetRole::Initiator => {
             step("step 1: blinding your keys");
-            let (ini, m1) = party.start()?;
+            let (ini, m1) = ch.working(|| party.start())?;
             ch.send_message(&m1)?;
             step("step 2: waiting for the partner");
             let m2 = ch.recv_message(bound(theirs.accounts, my_slots), max, "waiting for message 2")?;
             check_declared(&mut ch, &m2, mine.mode == Mode::CountsOnly)?;
             step("step 3: matching");
-            let (fin, m3) = party.finish(ini, &m2)?;
+            let (fin, m3) = ch.working(|| party.finish(ini, &m2))?;
             ch.send_message(&m3)?;
             step("step 4: waiting for the partner's records");
             // Message 4 may return our values of the counts sub-session.
@@ -575,7 +611,7 @@ pub fn run_session<S: Read + Write>(
             let m1 = ch.recv_message(bound(theirs.accounts, 0), max, "waiting for message 1")?;
             check_declared(&mut ch, &m1, false)?;
             step("step 2: blinding");
-            let (resp, m2) = party.respond(&m1)?;
+            let (resp, m2) = ch.working(|| party.respond(&m1))?;
             ch.send_message(&m2)?;
             step("step 3: waiting for the partner");
             // Message 3 may carry the partner's points of the counts sub-session.
@@ -585,7 +621,7 @@ pub fn run_session<S: Read + Write>(
                 "waiting for message 3",
             )?;
             step("step 4: matching");
-            let (mapping, m4) = party.complete_responder(resp, &m3)?;
+            let (mapping, m4) = ch.working(|| party.complete_responder(resp, &m3))?;
             ch.send_message(&m4)?;
             Ok(mapping)
         }
@@ -623,6 +659,35 @@ mod tests {
         ch.send(Frame::Proceed, &[]).unwrap();
         ch.expect(Frame::Proceed, "test").unwrap();
         ch
+    }
+
+    /// A side that computes longer than the partner's read timeout keeps the session: its
+    /// "still computing" frames arrive twice a second, and the message after them is read.
+    /// Without them the waiting side's 1 s timeout ends the session at the first second.
+    #[test]
+    fn a_long_computation_keeps_the_session_alive() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (_, m1) = party(3).start().unwrap();
+        let sent = m1.clone();
+        let waiting = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(1))).unwrap();
+            let mut ch = pair(s, NetRole::Responder, "AAAA-BBBB-CCCC").unwrap();
+            let t = std::time::Instant::now();
+            let got = ch.recv_message(1 << 20, 100, "waiting for message 1");
+            (got, t.elapsed())
+        });
+        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
+        ch.working(|| {
+            std::thread::sleep(std::time::Duration::from_millis(2600));
+            Ok(())
+        })
+        .unwrap();
+        ch.send_message(&sent).unwrap();
+        let (got, waited) = waiting.join().unwrap();
+        assert_eq!(got.unwrap(), m1);
+        assert!(waited >= std::time::Duration::from_millis(2500), "{waited:?}");
     }
 
     /// Issue 14 over a live session: every mix of sharing modes (one side counting its
