@@ -178,17 +178,7 @@ fn hex(bytes: &[u8]) -> Zeroizing<String> {
 }
 
 fn unhex(s: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    if s.len() % 2 != 0 {
-        bail!("session state file: invalid contents");
-    }
-    let mut out = Zeroizing::new(Vec::with_capacity(s.len() / 2));
-    for i in (0..s.len()).step_by(2) {
-        out.push(
-            u8::from_str_radix(&s[i..i + 2], 16)
-                .map_err(|_| anyhow::anyhow!("session state file: invalid contents"))?,
-        );
-    }
-    Ok(out)
+    mapping_core::psi::unhex(s).ok_or_else(|| anyhow::anyhow!("session state file: invalid contents"))
 }
 
 fn save_state(path: &Path, state: &StateFile) -> anyhow::Result<()> {

@@ -195,13 +195,14 @@ impl Mapping {
         let index = |pops: &[(String, u64)], label: &str| pops.iter().position(|(l, _)| l == label);
         let mut pair_counts = vec![vec![0u64; partner.len()]; own.len()];
         let mut counted_cells = vec![vec![true; partner.len()]; own.len()];
-        let paired = self.mode == Mode::Matches;
         for (i, (ol, _)) in own.iter().enumerate() {
             for (j, (pl, _)) in partner.iter().enumerate() {
+                // A cell of the matches sub-session keeps its count and kind (decided pairs);
+                // the others take the counts sub-session's.
                 let in_matches = index(&self.own_populations, ol).zip(index(&self.partner_populations, pl));
-                if let (true, Some((a, b))) = (paired, in_matches) {
+                if let Some((a, b)) = in_matches {
                     pair_counts[i][j] = self.pair_counts[a][b];
-                    counted_cells[i][j] = false;
+                    counted_cells[i][j] = self.counted_cells[a][b];
                 } else if let Some(c) = counts {
                     if let Some((a, b)) = index(&c.own_populations, ol).zip(index(&c.peer_populations, pl)) {
                         pair_counts[i][j] = c.pair_counts[a][b];

@@ -39,7 +39,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 use crate::decide::{decide_all, Decision, Verdict};
 use crate::error::{Error, Result};
@@ -68,95 +67,23 @@ pub struct Party {
     counted: Vec<(String, u64)>,
     /// Populations shared with their overlaps, with their sizes (labels sorted).
     overlapping: Vec<(String, u64)>,
-    /// Accounts in the session (those not hidden).
-    in_session: usize,
 }
 
 /// The responder between messages 2 and 3: the matches sub-session's responder, and the
 /// counts sub-session's initiator (it starts that one in message 2) when there is one.
-/// Holds the counts sub-session's key: save it only to an owner-only file.
+/// Holds the counts sub-session's key: save it only to an owner-only file (`save` and
+/// `load` are in `psi::state`, with the other session states).
 #[derive(Debug)]
 pub struct Responded {
-    matches: Responder,
-    counts: Option<Initiator>,
-    partner_counted: Vec<(String, u64)>,
+    pub(crate) matches: Responder,
+    pub(crate) counts: Option<Initiator>,
+    pub(crate) partner_counted: Vec<(String, u64)>,
 }
-
-const RESPONDED_MAGIC: &[u8; 8] = b"ACMAPRS\x03";
 
 impl Responded {
     /// The session id (the matches sub-session's).
     pub fn session(&self) -> [u8; 16] {
         self.matches.session()
-    }
-
-    /// Serializes the state, the counts sub-session's key included: write it only to an
-    /// owner-only file.
-    pub fn save(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(RESPONDED_MAGIC.to_vec());
-        let m = self.matches.save();
-        out.extend_from_slice(&(m.len() as u64).to_be_bytes());
-        out.extend_from_slice(&m);
-        match &self.counts {
-            Some(c) => {
-                let c = c.save();
-                out.extend_from_slice(&(c.len() as u64).to_be_bytes());
-                out.extend_from_slice(&c);
-            }
-            None => out.extend_from_slice(&0u64.to_be_bytes()),
-        }
-        out.extend_from_slice(&(self.partner_counted.len() as u64).to_be_bytes());
-        for (label, n) in &self.partner_counted {
-            out.extend_from_slice(&(label.len() as u64).to_be_bytes());
-            out.extend_from_slice(label.as_bytes());
-            out.extend_from_slice(&n.to_be_bytes());
-        }
-        out
-    }
-
-    /// Restores a state written by [`Responded::save`].
-    pub fn load(bytes: &[u8]) -> Result<Responded> {
-        let bad = || Error::message("session state file", "the responder's state is truncated or invalid");
-        if bytes.len() < RESPONDED_MAGIC.len() || &bytes[..RESPONDED_MAGIC.len()] != RESPONDED_MAGIC {
-            return Err(Error::message(
-                "session state file",
-                "not a responder's state of this version of acctmap",
-            ));
-        }
-        struct Cursor<'b>(&'b [u8]);
-        impl<'b> Cursor<'b> {
-            fn take(&mut self, n: u64) -> Option<&'b [u8]> {
-                let n = usize::try_from(n).ok().filter(|n| *n <= self.0.len())?;
-                let (part, rest) = self.0.split_at(n);
-                self.0 = rest;
-                Some(part)
-            }
-            fn number(&mut self) -> Option<u64> {
-                Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
-            }
-        }
-        let mut c = Cursor(&bytes[RESPONDED_MAGIC.len()..]);
-        let n = c.number().ok_or_else(bad)?;
-        let matches = Responder::load(c.take(n).ok_or_else(bad)?)?;
-        let n = c.number().ok_or_else(bad)?;
-        let counts = match n {
-            0 => None,
-            n => Some(Initiator::load(c.take(n).ok_or_else(bad)?)?),
-        };
-        let pops = c.number().ok_or_else(bad)?;
-        let mut partner_counted = Vec::new();
-        for _ in 0..pops.min(1024) {
-            let len = c.number().ok_or_else(bad)?;
-            let label = std::str::from_utf8(c.take(len).ok_or_else(bad)?)
-                .map_err(|_| bad())?
-                .to_owned();
-            partner_counted.push((label, c.number().ok_or_else(bad)?));
-        }
-        Ok(Responded {
-            matches,
-            counts,
-            partner_counted,
-        })
     }
 }
 
@@ -203,7 +130,6 @@ impl Party {
         let mut hidden: BTreeMap<String, u64> = BTreeMap::new();
         let mut counted: BTreeMap<String, u64> = BTreeMap::new();
         let mut overlapping: BTreeMap<String, u64> = BTreeMap::new();
-        let mut in_session = 0;
         for (label, n) in list.keyed.population_sizes() {
             let to = match policy.rule(label).share {
                 Share::Hidden => &mut hidden,
@@ -211,9 +137,6 @@ impl Party {
                 Share::Overlaps => &mut overlapping,
             };
             *to.entry(label.to_owned()).or_default() += n;
-            if policy.rule(label).share != Share::Hidden {
-                in_session += n as usize;
-            }
         }
         let base = PsiConfig::new()
             .slots(list.config.slots)?
@@ -227,7 +150,6 @@ impl Party {
             hidden: hidden.into_iter().collect(),
             counted: counted.into_iter().collect(),
             overlapping: overlapping.into_iter().collect(),
-            in_session,
         })
     }
 
@@ -270,7 +192,7 @@ impl Party {
     /// This side's slots in the session (accounts × K), the counts sub-session's included
     /// where it repeats the overlap populations.
     pub fn slots_in_session(&self) -> u64 {
-        self.in_session as u64 * u64::from(self.config.slots)
+        self.accounts_in_session() as u64 * u64::from(self.config.slots)
     }
 
     /// The prepared list.
@@ -300,7 +222,11 @@ impl Party {
 
     /// Accounts this side puts into the session.
     pub fn accounts_in_session(&self) -> usize {
-        self.in_session
+        self.overlapping
+            .iter()
+            .chain(&self.counted)
+            .map(|(_, n)| *n as usize)
+            .sum()
     }
 
     /// A digest of what this side puts into the session (populations and how each is
@@ -456,7 +382,7 @@ impl Party {
             counted: Vec::new(),
             counts: counts_part,
         };
-        let disclosure = self.disclosure(&result, records_sent, fields);
+        let disclosure = self.disclosure(records_sent, fields);
         let mapping = Mapping::build(&result, decisions, partner, disclosure);
         Ok((mapping.with_counts(counts_result.as_ref(), &partner_counted), msg4))
     }
@@ -502,7 +428,7 @@ impl Party {
         // The same verdicts as in `finish` (the same candidates, decided alike).
         let decisions = decide_all(&finished.result.matches, &self.list.keyed, &self.list.config.types);
         let partner = parse_records(&msg4.records, &finished.result, &decisions, "message 4")?;
-        let disclosure = self.disclosure(&finished.result, finished.records_sent, finished.fields_sent.clone());
+        let disclosure = self.disclosure(finished.records_sent, finished.fields_sent.clone());
         let mapping = Mapping::build(&finished.result, decisions, partner, disclosure);
         Ok(mapping.with_counts(counts.as_ref(), &finished.partner_counted))
     }
@@ -517,13 +443,12 @@ impl Party {
         Ok(())
     }
 
-    fn disclosure(&self, result: &PsiResult, records_sent: u64, fields_sent: Vec<String>) -> Disclosure {
-        let _ = result;
+    fn disclosure(&self, records_sent: u64, fields_sent: Vec<String>) -> Disclosure {
         let mut populations_sent: Vec<(String, u64)> = self.overlapping.iter().chain(&self.counted).cloned().collect();
         populations_sent.sort();
         Disclosure {
             mode: self.mode(),
-            accounts_sent: self.in_session as u64,
+            accounts_sent: self.accounts_in_session() as u64,
             populations_sent,
             hidden_populations: self.hidden.clone(),
             counted_populations: self.counted.clone(),

@@ -162,6 +162,15 @@ impl std::fmt::Debug for Message {
     }
 }
 
+/// The set-size guard's refusal: the partner declares `declared` accounts (those it matches
+/// and those it counts), over this side's `max`.
+fn over_limit(declared: u128, max: u64) -> Error {
+    Error::protocol(format!(
+        "the partner declares {declared} accounts, more than this side accepts ({max}); \
+         a larger set could probe for accounts beyond a real list (raise --max-peer-accounts if expected)"
+    ))
+}
+
 fn err(field: &str, what: impl Into<String>) -> Error {
     Error::message(format!("protocol message ({field})"), what)
 }
@@ -363,10 +372,7 @@ impl Message {
             ));
         }
         if accounts > max_accounts {
-            return Err(Error::protocol(format!(
-                "the partner declares {accounts} accounts, more than this side accepts ({max_accounts}); \
-                 a larger set could probe for accounts beyond a real list (raise --max-peer-accounts if expected)"
-            )));
+            return Err(over_limit(accounts.into(), max_accounts));
         }
         if pop_count > MAX_POPULATIONS {
             return Err(err(
@@ -436,11 +442,7 @@ impl Message {
         }
         let counted_total: u128 = counted.iter().map(|(_, n)| u128::from(*n)).sum();
         if declared + counted_total > u128::from(max_accounts) {
-            return Err(Error::protocol(format!(
-                "the partner declares {} accounts, more than this side accepts ({max_accounts}); \
-                 a larger set could probe for accounts beyond a real list (raise --max-peer-accounts if expected)",
-                declared + counted_total
-            )));
+            return Err(over_limit(declared + counted_total, max_accounts));
         }
         let records_allowed = matches!(kind, MessageType::InitiatorFinal | MessageType::ResponderRecords);
         if records_len > 0 && !records_allowed {
@@ -681,18 +683,20 @@ impl Message {
     }
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The bytes of lower-case or upper-case hex text; `None` when it is not hex.
-pub fn unhex(text: &str) -> Option<Vec<u8>> {
+/// The bytes of hex text (a saved session state, which may hold a key: zeroized on drop);
+/// `None` when it is not hex.
+pub fn unhex(text: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
     let t = text.as_bytes();
     if t.len() % 2 != 0 || !t.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    t.chunks(2)
-        .map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
-        .collect()
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(t.len() / 2));
+    for c in t.chunks(2) {
+        out.push(u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok()?);
+    }
+    Some(out)
 }

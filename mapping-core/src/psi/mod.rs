@@ -34,7 +34,8 @@ pub use group::{
     curve_backend, expand_message_xmd_sha512, hash_key, hash_to_ristretto255, measure_primitive_rates, PrimitiveRates,
     SessionKey, HASH_DST,
 };
-pub use messages::{hex, unhex, Message, MessageType, Mode, MAGIC, VERSION};
+pub(crate) use messages::hex;
+pub use messages::{unhex, Message, MessageType, Mode, MAGIC, VERSION};
 pub use proof::{
     generate_proof, hash_to_scalar, hash_to_scalar_dst, protocol_context, rfc9497_voprf_context, verify_proof,
     PROOF_BATCH, PROOF_BYTES,

@@ -264,7 +264,41 @@ fn role(kind: u8) -> &'static str {
     match kind {
         1 => "initiator",
         2 => "responder",
+        3 => "responder (both sub-sessions)",
         _ => "unknown",
+    }
+}
+
+impl crate::party::Responded {
+    /// Serializes the state as one checksummed record (kind 3): the matches sub-session's
+    /// responder, the counts sub-session's initiator (its key included; none when no
+    /// population is counted) and the partner's counted populations. Write it only to an
+    /// owner-only file.
+    pub fn save(&self) -> Zeroizing<Vec<u8>> {
+        let mut e = Enc::new(3);
+        e.bytes(&self.matches.save());
+        match &self.counts {
+            Some(c) => e.bytes(&c.save()),
+            None => e.bytes(&[]),
+        }
+        e.pops(&self.partner_counted);
+        e.finish()
+    }
+
+    /// Restores a state written by `Responded::save`.
+    pub fn load(bytes: &[u8]) -> Result<Self> {
+        let mut d = Dec::open(bytes, 3)?;
+        let n = d.len(1)?;
+        let matches = Responder::load(d.take(n)?)?;
+        let counts = match d.len(1)? {
+            0 => None,
+            n => Some(Initiator::load(d.take(n)?)?),
+        };
+        Ok(Self {
+            matches,
+            counts,
+            partner_counted: d.pops()?,
+        })
     }
 }
 
