@@ -23,7 +23,11 @@
 //!    what their policy shares). Each checks the partner's against its own limits and asks
 //!    its user (or `--yes`) before sending `proceed`.
 //! 2. The initiator (the connecting side) and the responder exchange messages 1 to 4 in
-//!    frames; message 1's and 2's account counts must equal the declarations.
+//!    frames; message 1's and 2's account counts must equal the declarations. The sides
+//!    overlap their work (network protocol 2, docs/protocol.md "Live sessions"): the
+//!    responder blinds its own points while the initiator computes message 1, and sends
+//!    message 2 in two parts, a preview with its points (which the initiator blinds at once)
+//!    and then the rest; message 3 still leaves only after message 2's proofs held.
 //! 3. Each side gets its [`Mapping`]; nothing is written by this module.
 
 use std::io::{ErrorKind as IoKind, Read, Write};
@@ -44,7 +48,7 @@ use crate::policy::Share;
 use crate::psi::{Message, Mode};
 
 const MAGIC: &[u8; 8] = b"ACMAPNET";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const MAX_FRAME: usize = 4 << 20;
 const CHUNK: usize = 1 << 20;
 /// Bytes of shared records allowed per partner account, on average, in a message bound.
@@ -284,7 +288,15 @@ impl<S: Read + Write> Channel<S> {
     }
 
     fn send_message(&mut self, msg: &Message) -> Result<()> {
-        let bytes = msg.encode();
+        self.send_bytes(&msg.encode())
+    }
+
+    /// Message 2 after its preview: everything but the points, which the preview carried.
+    fn send_rest(&mut self, msg: &Message) -> Result<()> {
+        self.send_bytes(&msg.encode_without_points())
+    }
+
+    fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
         for chunk in bytes.chunks(CHUNK) {
             self.send(Frame::Chunk, chunk)?;
         }
@@ -292,6 +304,18 @@ impl<S: Read + Write> Channel<S> {
     }
 
     fn recv_message(&mut self, max_bytes: u64, max_accounts: u64, doing: &str) -> Result<Message> {
+        Message::decode_vec(self.recv_bytes(max_bytes, doing)?, max_accounts)
+    }
+
+    /// Message 2, whose points came in its preview: decoded whole, checksum included, so a
+    /// message 2 with other points than the preview's is refused.
+    fn recv_rest(&mut self, preview: &Message, max_bytes: u64, max_accounts: u64, doing: &str) -> Result<Message> {
+        let bytes = self.recv_bytes(max_bytes, doing)?;
+        Message::with_points(bytes, &preview.points, max_accounts)
+            .map_err(|e| Error::message("message 2 (after its preview)", e.to_string()))
+    }
+
+    fn recv_bytes(&mut self, max_bytes: u64, doing: &str) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
         loop {
             let (kind, payload) = self.recv(doing)?;
@@ -313,7 +337,7 @@ impl<S: Read + Write> Channel<S> {
                 }
             }
         }
-        Message::decode(&bytes, max_accounts)
+        Ok(bytes)
     }
 }
 
@@ -322,24 +346,43 @@ impl<S: Read + Write + Send> Channel<S> {
     /// partner every [`WORKING_EVERY`] that this side is still computing: a large list takes
     /// minutes per step, longer than any sensible read timeout on the waiting side.
     fn working<T>(&mut self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.working_while(|_| Ok(()), work).and_then(|(out, ())| out)
+    }
+
+    /// Runs `work` on this thread (and its rayon pool) while another thread first runs
+    /// `io` on the channel (receiving the partner's next message, say) and then says every
+    /// [`WORKING_EVERY`] that this side is still computing. Returns both results; the work's
+    /// is an error only if the work failed.
+    fn working_while<T, R: Send>(
+        &mut self,
+        io: impl FnOnce(&mut Self) -> Result<R> + Send,
+        work: impl FnOnce() -> Result<T>,
+    ) -> Result<(Result<T>, R)> {
         let done = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {
-            let ticker = scope.spawn(|| -> Result<()> {
+            let done = &done;
+            let background = scope.spawn(move || -> Result<R> {
+                let got = io(self)?;
                 let mut last = std::time::Instant::now();
                 while !done.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                     if last.elapsed() >= WORKING_EVERY {
-                        self.send(Frame::Working, &[])?;
+                        // A partner that went away shows in the next send or read, with
+                        // its reason.
+                        if self.send(Frame::Working, &[]).is_err() {
+                            break;
+                        }
                         last = std::time::Instant::now();
                     }
                 }
-                Ok(())
+                Ok(got)
             });
             let out = work();
             done.store(true, std::sync::atomic::Ordering::Relaxed);
-            // A partner that went away shows in the next send or read, with its reason.
-            let _ = ticker.join();
-            out
+            let got = background
+                .join()
+                .unwrap_or_else(|_| Err(Error::protocol("the network thread stopped unexpectedly")))?;
+            Ok((out, got))
         })
     }
 }
@@ -596,10 +639,19 @@ pub fn run_session<S: Read + Write + Send>(
             let (ini, m1) = ch.working(|| party.start())?;
             ch.send_message(&m1)?;
             step("step 2: waiting for the partner");
-            let m2 = ch.recv_message(bound(theirs.accounts, my_slots), max, "waiting for message 2")?;
-            check_declared(&mut ch, &m2, mine.mode == Mode::CountsOnly)?;
+            let may_be_empty = mine.mode == Mode::CountsOnly;
+            let preview = ch.recv_message(bound(theirs.accounts, 0), max, "waiting for message 2")?;
+            check_declared(&mut ch, &preview, may_be_empty)?;
+            step("step 2: blinding the partner's keys while it blinds yours");
+            let (ahead, m2) = ch.working_while(
+                |ch| ch.recv_rest(&preview, bound(theirs.accounts, my_slots), max, "waiting for message 2"),
+                || party.blind_ahead(&ini, &preview),
+            )?;
+            check_declared(&mut ch, &m2, may_be_empty)?;
+            let ahead = ahead?;
+            drop(preview);
             step("step 3: matching");
-            let (fin, m3) = ch.working(|| party.finish(ini, &m2))?;
+            let (fin, m3) = ch.working(|| party.finish_with(ini, &m2, Some(ahead)))?;
             ch.send_message(&m3)?;
             step("step 4: waiting for the partner's records");
             // Message 4 may return our values of the counts sub-session.
@@ -607,12 +659,21 @@ pub fn run_session<S: Read + Write + Send>(
             party.complete_initiator(fin, &m4)
         }
         NetRole::Responder => {
-            step("step 1: waiting for the partner");
-            let m1 = ch.recv_message(bound(theirs.accounts, 0), max, "waiting for message 1")?;
+            // This side's points do not depend on message 1: blind them while the partner
+            // computes it.
+            step("step 1: blinding your keys while the partner blinds its");
+            let (prepared, m1) = ch.working_while(
+                |ch| ch.recv_message(bound(theirs.accounts, 0), max, "waiting for message 1"),
+                || party.prepare_responder(overlap_total),
+            )?;
             check_declared(&mut ch, &m1, false)?;
-            step("step 2: blinding");
-            let (resp, m2) = ch.working(|| party.respond(&m1))?;
-            ch.send_message(&m2)?;
+            let prepared = prepared?;
+            // Message 2 goes in two parts: its points at once, so that the partner blinds
+            // them while this side blinds the partner's, then the rest.
+            ch.send_message(&party.preview(&prepared, &m1)?)?;
+            step("step 2: blinding the partner's keys");
+            let (resp, m2) = ch.working(|| party.respond_prepared(prepared, &m1))?;
+            ch.send_rest(&m2)?;
             step("step 3: waiting for the partner");
             // Message 3 may carry the partner's points of the counts sub-session.
             let m3 = ch.recv_message(
@@ -816,6 +877,66 @@ mod tests {
             if lie == 0 {
                 assert_eq!(*approved.lock().unwrap(), Some(Mode::CountsOnly));
             }
+        }
+    }
+
+    /// Network protocol 2 sends message 2 as a preview (its points) and then the rest. A
+    /// responder whose rest belongs to other points than the preview's (one point changed in
+    /// the preview; a rest from another run) is refused when message 2 is decoded: the
+    /// checksum covers the points the initiator put back. No message 3 leaves.
+    #[test]
+    fn a_message_2_unlike_its_preview_is_refused() {
+        for lie in 0..2 {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let client = std::thread::spawn(move || {
+                let a = party(40);
+                run_session(
+                    TcpStream::connect(addr).unwrap(),
+                    NetRole::Initiator,
+                    &a,
+                    "AAAA-BBBB-CCCC",
+                    |_| true,
+                    |_| {},
+                )
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+            });
+            let b = party(40);
+            let (s, _) = listener.accept().unwrap();
+            let mut ch = pair(s, NetRole::Responder, "AAAA-BBBB-CCCC").unwrap();
+            ch.send(Frame::Declaration, &serde_json::to_vec(&Declaration::of(&b)).unwrap())
+                .unwrap();
+            ch.expect(Frame::Declaration, "test").unwrap();
+            ch.send(Frame::Proceed, &[]).unwrap();
+            ch.expect(Frame::Proceed, "test").unwrap();
+            let m1 = ch.recv_message(1 << 24, 1000, "test").unwrap();
+            let prepared = b.prepare_responder(m1.accounts()).unwrap();
+            let mut preview = b.preview(&prepared, &m1).unwrap();
+            let (_, m2) = b.respond_prepared(prepared, &m1).unwrap();
+            let rest = if lie == 0 {
+                let second = preview.points[32..64].to_vec();
+                preview.points[..32].copy_from_slice(&second);
+                m2
+            } else {
+                b.respond(&m1).unwrap().1
+            };
+            ch.send_message(&preview).unwrap();
+            ch.send_rest(&rest).unwrap();
+            // The initiator stops; whatever it sends now is not message 3.
+            loop {
+                match ch.recv("test") {
+                    Ok((Frame::Working, _)) => continue,
+                    Ok((kind, _)) => panic!("lie {lie}: the initiator sent {kind:?}"),
+                    Err(_) => break,
+                }
+            }
+            let err = client.join().unwrap();
+            assert!(
+                err.contains("message 2 (after its preview)") && err.contains("checksum"),
+                "lie {lie}: {err}"
+            );
         }
     }
 

@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::keys::PreparedList;
 use crate::matching::{Disclosure, Mapping};
 use crate::policy::{Share, SharingPolicy};
-use crate::psi::{Initiator, Message, MessageType, Mode, PartyInput, PsiConfig, PsiResult, Responder};
+use crate::psi::{Ahead, Initiator, Message, MessageType, Mode, PartyInput, Prepared, PsiConfig, PsiResult, Responder};
 
 /// Limits on what a partner's shared records may hold.
 const MAX_FIELDS: usize = 32;
@@ -85,6 +85,15 @@ impl Responded {
     pub fn session(&self) -> [u8; 16] {
         self.matches.session()
     }
+}
+
+/// The responder's own side of the matches sub-session, hashed and blinded before message 1
+/// arrives ([`Party::prepare_responder`]). Holds the session key until message 2 is made.
+#[derive(Debug)]
+pub struct PreparedResponder {
+    matches: Prepared,
+    /// Built without any account: the partner declared no overlap population.
+    empty: bool,
 }
 
 /// The initiator after message 3: the PSI result is known, the partner's records (and the
@@ -261,19 +270,54 @@ impl Party {
     /// Responder, step 2: answers the matches sub-session and, when either side counts a
     /// population, starts the counts sub-session inside message 2.
     pub fn respond(&self, msg1: &Message) -> Result<(Responded, Message)> {
+        Self::check_matches_part(msg1)?;
+        Responder::check_first(msg1, &self.config)?;
+        self.respond_prepared(self.prepare_responder(msg1.accounts())?, msg1)
+    }
+
+    fn check_matches_part(msg1: &Message) -> Result<()> {
         if msg1.mode != Mode::Matches {
             return Err(Error::message(
                 "message 1",
                 "its matches part is in counts-only mode; a version-3 partner declares counted populations instead",
             ));
         }
-        // A partner without overlap populations cannot pair with ours: keep ours out too.
-        let input = if msg1.accounts() == 0 {
-            self.input().hide_all()
+        Ok(())
+    }
+
+    /// Responder, before message 1: hashes and blinds this side's overlap populations, which
+    /// do not depend on message 1, so that a live session does it while the initiator computes
+    /// message 1. `partner_overlaps` is the number of accounts the partner shares with their
+    /// overlaps (as declared): a partner without any cannot pair with ours, so ours stay out.
+    pub fn prepare_responder(&self, partner_overlaps: u64) -> Result<PreparedResponder> {
+        let empty = partner_overlaps == 0;
+        let input = if empty { self.input().hide_all() } else { self.input() };
+        Ok(PreparedResponder {
+            matches: Responder::prepare(&input, &self.config)?,
+            empty,
+        })
+    }
+
+    /// Responder: message 2's matches part without its returned values and proofs (no
+    /// counts part), sent ahead by a live session so that the initiator blinds our points
+    /// ([`Party::blind_ahead`]) while we blind its.
+    pub fn preview(&self, prepared: &PreparedResponder, msg1: &Message) -> Result<Message> {
+        Self::check_matches_part(msg1)?;
+        let mut preview = Responder::preview(&prepared.matches, &self.config, msg1)?;
+        preview.counted = self.counted.clone();
+        Ok(preview)
+    }
+
+    /// [`Party::respond`] with this side's points prepared ahead.
+    pub fn respond_prepared(&self, prepared: PreparedResponder, msg1: &Message) -> Result<(Responded, Message)> {
+        Self::check_matches_part(msg1)?;
+        // Prepared for another message 1 (the partner's declaration was not what it sent).
+        let prepared = if prepared.empty != (msg1.accounts() == 0) {
+            self.prepare_responder(msg1.accounts())?
         } else {
-            self.input()
+            prepared
         };
-        let (mut matches, mut msg2) = Responder::respond(&input, &self.config, msg1)?;
+        let (mut matches, mut msg2) = Responder::respond_prepared(prepared.matches, &self.config, msg1)?;
         let counts = if needs_counts(&self.counted, &msg1.counted) {
             let (ini, part) = Initiator::start(&self.counts_input(!msg1.counted.is_empty()), &self.counts_config)?;
             msg2.counts = Some(Box::new(part));
@@ -296,6 +340,26 @@ impl Party {
     /// Initiator, step 3: learns the matches, returns message 3 with this side's records
     /// and its answer in the counts sub-session.
     pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
+        self.finish_with(initiator, msg2, None)
+    }
+
+    /// Initiator, between messages 2's preview and message 2: blinds the responder's points
+    /// of the matches part ([`Initiator::blind_ahead`]); [`Party::finish_with`] uses the
+    /// result once it has checked message 2, and only if message 2 has the same points.
+    pub fn blind_ahead(&self, initiator: &Initiator, preview: &Message) -> Result<Ahead> {
+        if preview.mode != Mode::Matches {
+            return Err(Error::message("message 2", "its matches part is in counts-only mode"));
+        }
+        initiator.blind_ahead(preview)
+    }
+
+    /// [`Party::finish`] with the blinding of the responder's points done ahead.
+    pub fn finish_with(
+        &self,
+        initiator: Initiator,
+        msg2: &Message,
+        ahead: Option<Ahead>,
+    ) -> Result<(Finished, Message)> {
         if msg2.mode != Mode::Matches {
             return Err(Error::message("message 2", "its matches part is in counts-only mode"));
         }
@@ -305,7 +369,9 @@ impl Party {
             msg2.counts.is_some(),
             "that the counted populations need",
         )?;
-        let (result, mut msg3) = initiator.with_progress(self.config.progress.clone()).finish(msg2)?;
+        let (result, mut msg3) = initiator
+            .with_progress(self.config.progress.clone())
+            .finish_with(msg2, ahead)?;
         let counts = match &msg2.counts {
             Some(part) => {
                 let input = self.counts_input(!msg2.counted.is_empty());

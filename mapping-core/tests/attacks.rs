@@ -355,3 +355,53 @@ fn the_counts_sub_session_shares_no_value_with_the_matches_part() {
     assert_eq!(mb.pair_counts[prospects].iter().sum::<u64>(), 100);
     assert!(mb.counted_cells[prospects].iter().all(|c| *c));
 }
+
+/// A live responder sends a preview of message 2 (its points) ahead of the rest, and the
+/// initiator blinds those points at once (docs/protocol.md, "Live sessions"). A responder
+/// whose message 2 then carries other points, or the same points under other population
+/// sizes, gets nothing: the blinding done ahead is not used and no message 3 is made. The
+/// honest preview gives the very message 3 a strict round gives.
+#[test]
+fn a_message_2_unlike_its_preview_is_refused() {
+    let initiator = party(30, 10_000);
+    let responder = party(40, 10_000);
+    let (ini, m1) = initiator.start().unwrap();
+    let m1 = wire(&m1);
+    let prepared = responder.prepare_responder(m1.accounts()).unwrap();
+    let preview = wire(&responder.preview(&prepared, &m1).unwrap());
+    let (resp, m2) = responder.respond_prepared(prepared, &m1).unwrap();
+    let m2 = wire(&m2);
+    assert_eq!((&preview.points, &preview.populations), (&m2.points, &m2.populations));
+    assert!(preview.returned.is_empty() && preview.proofs.is_empty());
+    let ahead = initiator.blind_ahead(&ini, &preview).unwrap();
+    let (fin, m3) = initiator.finish_with(ini, &m2, Some(ahead)).unwrap();
+    let (r_view, m4) = responder.complete_responder(resp, &wire(&m3)).unwrap();
+    let i_view = initiator.complete_initiator(fin, &wire(&m4)).unwrap();
+    // Companies 0 to 29 are on both lists: the values blinded ahead pair all of them.
+    assert_eq!((i_view.pairs.len(), r_view.pairs.len()), (30, 30));
+    for lie in 0..2 {
+        let (ini, m1) = initiator.start().unwrap();
+        let m1 = wire(&m1);
+        let prepared = responder.prepare_responder(m1.accounts()).unwrap();
+        let mut preview = responder.preview(&prepared, &m1).unwrap();
+        let (_, m2) = responder.respond_prepared(prepared, &m1).unwrap();
+        match lie {
+            // Other points (one slot's point moved to another slot).
+            0 => {
+                let second = preview.points[32..64].to_vec();
+                preview.points[..32].copy_from_slice(&second);
+            }
+            // The same points under other population sizes (one account moved).
+            _ => {
+                let (label, n) = preview.populations[0].clone();
+                preview.populations = vec![(label, n - 1), ("Other".into(), 1)];
+            }
+        }
+        let ahead = initiator.blind_ahead(&ini, &wire(&preview)).unwrap();
+        let e = initiator
+            .finish_with(ini, &wire(&m2), Some(ahead))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("message 2 differs from the preview"), "lie {lie}: {e}");
+    }
+}

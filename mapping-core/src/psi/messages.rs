@@ -252,6 +252,33 @@ impl Message {
         out
     }
 
+    /// The encoding without the points section (header, returned values, checksum of the
+    /// whole message): what a live session sends of message 2 after its preview, which
+    /// carried the points. [`Message::with_points`] puts them back.
+    pub fn encode_without_points(&self) -> Vec<u8> {
+        let mut out = self.header();
+        out.extend_from_slice(&self.returned);
+        out.extend_from_slice(&self.digest());
+        out
+    }
+
+    /// Decodes what [`Message::encode_without_points`] made, with `points` put back in their
+    /// place; every check of [`Message::decode`] applies, the checksum included, so points
+    /// other than the ones the sender encoded with are refused.
+    pub fn with_points(mut bytes: Vec<u8>, points: &[u8], max_accounts: u64) -> Result<Message> {
+        if bytes.len() < CHECKSUM {
+            return Err(err(
+                "length",
+                format!("{} bytes is shorter than any message", bytes.len()),
+            ));
+        }
+        let sum = bytes.split_off(bytes.len() - CHECKSUM);
+        bytes.reserve_exact(points.len() + CHECKSUM);
+        bytes.extend_from_slice(points);
+        bytes.extend_from_slice(&sum);
+        Message::decode_vec(bytes, max_accounts)
+    }
+
     /// Encodes the message with its checksum, reusing the points' buffer (the largest part)
     /// instead of copying it.
     pub fn into_bytes(self) -> Vec<u8> {

@@ -877,6 +877,51 @@ fn check_message(
     Ok(())
 }
 
+/// What [`Initiator::blind_ahead`] computed: this side's blinding of the responder's points
+/// with its proofs, for the points, populations and mode of the preview it came from.
+pub struct Ahead {
+    blinded: super::blinding::Blinded,
+    seconds: f64,
+    of: AheadOf,
+}
+
+impl std::fmt::Debug for Ahead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ahead({} values)", self.blinded.values.len() / VALUE_BYTES)
+    }
+}
+
+/// What the blinding depends on, to tell whether message 2 is the message previewed.
+#[derive(PartialEq, Eq)]
+struct AheadOf {
+    mode: Mode,
+    populations: Vec<(String, u64)>,
+    points: [u8; 32],
+}
+
+impl AheadOf {
+    fn of(msg: &Message) -> AheadOf {
+        use sha2::{Digest, Sha256};
+        AheadOf {
+            mode: msg.mode,
+            populations: msg.populations.clone(),
+            points: Sha256::digest(&msg.points).into(),
+        }
+    }
+}
+
+/// A responder's own side, hashed and blinded before message 1 arrives
+/// ([`Responder::prepare`]); holds the session key until message 2 is made.
+pub struct Prepared {
+    side: Side,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prepared({} slots)", self.side.slot_types.len())
+    }
+}
+
 /// The initiator, between sending message 1 and receiving message 2.
 pub struct Initiator {
     pub(super) side: Side,
@@ -948,9 +993,8 @@ impl Initiator {
         self
     }
 
-    /// Takes message 2: checks the responder's proofs on the values it returned, learns the
-    /// matches, and returns message 3 (with this side's proofs) for the responder.
-    pub fn finish(self, msg: &Message) -> Result<(PsiResult, Message)> {
+    /// The checks message 2 (or its preview) passes before any of its points is used.
+    fn check_reply(&self, msg: &Message) -> Result<&SessionKey> {
         let c = &self.config;
         check_message(
             msg,
@@ -963,15 +1007,63 @@ impl Initiator {
             return Err(Error::protocol("the partner changed the session mode"));
         }
         check_peer_size(msg.accounts(), c.max_peer_accounts)?;
+        self.side
+            .key
+            .as_ref()
+            .ok_or_else(|| Error::protocol("this side's session key is gone; the session cannot continue"))
+    }
+
+    /// This side's step-3 work on the responder's points (blinding and proofs), done from
+    /// the preview of message 2 that a live responder sends before it has blinded our
+    /// points ([`Responder::preview`]), so that both sides blind at the same time. Nothing
+    /// of it leaves this side before [`Initiator::finish_with`] has checked the responder's
+    /// proofs, and only if message 2 carries the same points.
+    pub fn blind_ahead(&self, preview: &Message) -> Result<Ahead> {
+        let key = self.check_reply(preview)?;
+        let t0 = Instant::now();
+        let blinded = blind_and_prove(
+            key,
+            &preview.points,
+            &Layout::new(
+                preview.mode,
+                &preview.populations,
+                usize::from(self.config.slots),
+                &self.session,
+                MessageType::InitiatorFinal.step(),
+            ),
+            "message 2",
+            &self.config.progress,
+        )?;
+        Ok(Ahead {
+            blinded,
+            seconds: t0.elapsed().as_secs_f64(),
+            of: AheadOf::of(preview),
+        })
+    }
+
+    /// Takes message 2: checks the responder's proofs on the values it returned, learns the
+    /// matches, and returns message 3 (with this side's proofs) for the responder.
+    pub fn finish(self, msg: &Message) -> Result<(PsiResult, Message)> {
+        self.finish_with(msg, None)
+    }
+
+    /// [`Initiator::finish`], with the blinding of the responder's points already done by
+    /// [`Initiator::blind_ahead`] on the preview; refuses a message 2 whose points, populations
+    /// or mode differ from the preview's.
+    pub fn finish_with(self, msg: &Message, ahead: Option<Ahead>) -> Result<(PsiResult, Message)> {
+        let key = self.check_reply(msg)?;
+        let c = &self.config;
         let k = usize::from(c.slots);
         let t = usize::from(c.truncation);
         let mode = msg.mode;
         check_returned(msg, self.side.slot_types.len(), "message 2")?;
-        let key = self
-            .side
-            .key
-            .as_ref()
-            .ok_or_else(|| Error::protocol("this side's session key is gone; the session cannot continue"))?;
+        if let Some(a) = &ahead {
+            if a.of != AheadOf::of(msg) {
+                return Err(Error::protocol(
+                    "message 2 differs from the preview the partner sent ahead of it (points, populations or mode); nothing was sent",
+                ));
+            }
+        }
         let t0 = Instant::now();
         verify_returned(
             &msg.commitment,
@@ -990,20 +1082,29 @@ impl Initiator {
         let mut timings = self.side.timings;
         timings.verify_seconds = t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
-        let blinded = blind_and_prove(
-            key,
-            &msg.points,
-            &Layout::new(
-                mode,
-                &msg.populations,
-                k,
-                &self.session,
-                MessageType::InitiatorFinal.step(),
-            ),
-            "message 2",
-            &c.progress,
-        )?;
-        timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
+        let blinded = match ahead {
+            Some(a) => {
+                timings.blind_peer_seconds = a.seconds;
+                a.blinded
+            }
+            None => {
+                let b = blind_and_prove(
+                    key,
+                    &msg.points,
+                    &Layout::new(
+                        mode,
+                        &msg.populations,
+                        k,
+                        &self.session,
+                        MessageType::InitiatorFinal.step(),
+                    ),
+                    "message 2",
+                    &c.progress,
+                )?;
+                timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
+                b
+            }
+        };
         timings.prove_seconds = blinded.prove_seconds;
         timings.peer_slots = (msg.points.len() / 32) as u64;
         let t0 = Instant::now();
@@ -1067,6 +1168,13 @@ impl Responder {
     /// different slot count and an invalid commitment; a counts-only responder turns a
     /// matches session into a counts-only one (message 2 says so, and the initiator follows).
     pub fn respond(input: &PartyInput, config: &PsiConfig, msg: &Message) -> Result<(Responder, Message)> {
+        Responder::check_first(msg, config)?;
+        Responder::respond_prepared(Responder::prepare(input, config)?, config, msg)
+    }
+
+    /// The checks message 1 passes before this side does any work for it; the effective
+    /// mode is what both allow (a counts-only side narrows a matches session).
+    pub fn check_first(msg: &Message, config: &PsiConfig) -> Result<Mode> {
         check_message(msg, MessageType::InitiatorPoints, None, config.slots, config.truncation)?;
         check_peer_size(msg.accounts(), config.max_peer_accounts)?;
         if decompress(&msg.commitment).is_none() {
@@ -1075,14 +1183,53 @@ impl Responder {
                 "the partner's key commitment is not a valid group element (or is the identity)",
             ));
         }
-        // The effective mode is what both allow: a counts-only side narrows a matches session.
-        let mode = match (config.mode, msg.mode) {
+        Ok(match (config.mode, msg.mode) {
             (Mode::CountsOnly, _) | (_, Mode::CountsOnly) => Mode::CountsOnly,
             _ => Mode::Matches,
-        };
+        })
+    }
+
+    /// Hashes and blinds this side's slots before message 1 arrives: they do not depend on
+    /// it, so a live session does this while the initiator computes message 1.
+    pub fn prepare(input: &PartyInput, config: &PsiConfig) -> Result<Prepared> {
+        Ok(Prepared {
+            side: Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?,
+        })
+    }
+
+    /// Message 2 as it will be, without the returned values and their proofs: what a live
+    /// responder sends as soon as message 1 has arrived, so that the initiator blinds our
+    /// points ([`Initiator::blind_ahead`]) while we blind its.
+    pub fn preview(prepared: &Prepared, config: &PsiConfig, msg: &Message) -> Result<Message> {
+        let mode = Responder::check_first(msg, config)?;
+        Ok(Responder::reply(&prepared.side, config, msg, mode))
+    }
+
+    fn reply(side: &Side, config: &PsiConfig, msg: &Message, mode: Mode) -> Message {
+        Message {
+            kind: MessageType::ResponderReply,
+            mode,
+            slots: config.slots,
+            truncation: config.truncation,
+            session: msg.session,
+            previous: msg.transcript(),
+            populations: side.populations.clone(),
+            commitment: side.commitment,
+            proofs: Vec::new(),
+            returned: Vec::new(),
+            points: side.points.clone(),
+            records: Vec::new(),
+            counted: Vec::new(),
+            counts: None,
+        }
+    }
+
+    /// [`Responder::respond`] with this side's slots already hashed and blinded.
+    pub fn respond_prepared(prepared: Prepared, config: &PsiConfig, msg: &Message) -> Result<(Responder, Message)> {
+        let mode = Responder::check_first(msg, config)?;
         let k = usize::from(config.slots);
         let t = usize::from(config.truncation);
-        let mut side = Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?;
+        let mut side = prepared.side;
         let t0 = Instant::now();
         let key = side
             .key
@@ -1110,23 +1257,9 @@ impl Responder {
             .chunks_exact(VALUE_BYTES)
             .flat_map(|v| v[..t].iter().copied())
             .collect();
-        let returned = returned_order(mode, blinded.values, &msg.populations, k * VALUE_BYTES);
-        let reply = Message {
-            kind: MessageType::ResponderReply,
-            mode,
-            slots: config.slots,
-            truncation: config.truncation,
-            session: msg.session,
-            previous: msg.transcript(),
-            populations: side.populations.clone(),
-            commitment: side.commitment,
-            proofs: blinded.proofs,
-            returned,
-            points: side.points.clone(),
-            records: Vec::new(),
-            counted: Vec::new(),
-            counts: None,
-        };
+        let mut reply = Responder::reply(&side, config, msg, mode);
+        reply.returned = returned_order(mode, blinded.values, &msg.populations, k * VALUE_BYTES);
+        reply.proofs = blinded.proofs;
         let sent = reply.transcript();
         Ok((
             Responder {
