@@ -448,6 +448,10 @@ pub struct BenchArgs {
     /// Slots per account, as for `overlap` (one per key type when absent).
     #[arg(long)]
     pub slots: Option<usize>,
+    /// Also run the two parties on half the threads each, in strict rounds and then as a
+    /// live session over loopback TCP (which overlaps their work), and report both times.
+    #[arg(long)]
+    pub live: bool,
     /// One JSON object on stdout.
     #[arg(long)]
     pub json: bool,

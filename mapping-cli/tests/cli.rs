@@ -1068,3 +1068,44 @@ fn an_out_that_is_a_file_is_refused_first() {
     assert!(t0.elapsed().as_secs_f64() < 1.5, "refused before the work");
     assert_eq!(std::fs::read_to_string(dir.join("taken")).unwrap(), "x");
 }
+
+/// `bench --live` runs the same two parties in strict rounds and as a live session over
+/// loopback TCP (each on half the threads) and reports both; the two find the pairs the
+/// in-process run found.
+#[test]
+fn bench_live_reports_strict_and_overlapped_times() {
+    let dir = tempdir("bench-live");
+    let o = run(
+        bin()
+            .args([
+                "bench",
+                "--rows",
+                "400",
+                "--live",
+                "--json",
+                "--samples",
+                "500",
+                "--threads",
+                "2",
+                "--dir",
+            ])
+            .arg(dir.join("lists")),
+        &dir,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    let live = &doc["live"];
+    assert_eq!(live["threads_per_party"], 1);
+    assert_eq!(live["matched_pairs"], doc["matched_pairs"]);
+    assert!(doc["matched_pairs"].as_u64().unwrap() > 50, "{doc}");
+    for t in ["strict_seconds", "overlapped_seconds"] {
+        assert!(live[t].as_f64().unwrap() > 0.0, "{t}: {doc}");
+    }
+    let without = run(
+        bin()
+            .args(["bench", "--rows", "400", "--json", "--samples", "500", "--dir"])
+            .arg(dir.join("lists")),
+        &dir,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&ok(&without)).unwrap();
+    assert!(doc["live"].is_null());
+}
