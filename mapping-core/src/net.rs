@@ -78,6 +78,10 @@ pub struct Declaration {
     pub max_peer_accounts: u64,
     /// Per population: how it is shared and which fields.
     pub sharing: Vec<(String, Share, Vec<String>)>,
+    /// The key types it matches on (`--keys`), sorted: both sides must use the same, since
+    /// the decision rule reads which key types matched.
+    #[serde(default)]
+    pub key_types: Vec<String>,
 }
 
 impl Declaration {
@@ -113,13 +117,14 @@ impl Declaration {
             slots: party.list().config.slots as u8,
             max_peer_accounts: party.policy().max_peer_accounts,
             sharing,
+            key_types: key_types(party),
         }
     }
 
     /// A few lines for a person deciding whether to proceed.
     pub fn describe(&self) -> String {
         let mut s = format!(
-            "  accounts: {}\n  populations: {}\n  mode: {}\n  slots per account: {}\n  accepts partners up to {} accounts\n",
+            "  accounts: {}\n  populations: {}\n  mode: {}\n  slots per account: {}\n  keys: {}\n  accepts partners up to {} accounts\n",
             self.accounts,
             self.populations
                 .iter()
@@ -131,6 +136,7 @@ impl Declaration {
                 Mode::CountsOnly => "counts only",
             },
             self.slots,
+            printable(&self.key_types.join(", ")),
             self.max_peer_accounts
         );
         for (label, share, fields) in &self.sharing {
@@ -144,6 +150,19 @@ impl Declaration {
         }
         s
     }
+}
+
+/// The key types a party matches on, by name, sorted (the set is what the rule reads).
+fn key_types(party: &Party) -> Vec<String> {
+    let mut t: Vec<String> = party
+        .list()
+        .config
+        .types
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    t.sort();
+    t
 }
 
 /// Frame types inside the encrypted channel.
@@ -195,6 +214,16 @@ struct Channel<S> {
     recv: ChaCha20Poly1305,
     sent: u64,
     received: u64,
+    /// The longest an incoming message may take, "still computing" frames included: an
+    /// honest partner needs time in proportion to the two lists ([`step_limit`]), and a
+    /// paired partner must not hold the session open for ever.
+    step_limit: std::time::Duration,
+}
+
+/// How long a partner may take over one message: 10 minutes, or 1 ms per slot of the two
+/// sides together (some 20 times what one core needs), whichever is longer.
+fn step_limit(slots: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(600).max(std::time::Duration::from_millis(slots))
 }
 
 impl<S: Read + Write> Channel<S> {
@@ -271,16 +300,18 @@ impl<S: Read + Write> Channel<S> {
     }
 
     /// Tells the partner why the session ends, then reads (and drops) what the partner still
-    /// sends until it closes, at most 16 MiB: closing with unread data would reset the
-    /// connection and the partner would see "disconnected" instead of the reason.
+    /// sends until it closes or ends the session too, at most 16 MiB: closing with unread
+    /// data would reset the connection and the partner would see "disconnected" instead of
+    /// the reason. Both sides refuse a declaration mismatch at once: each then stops at the
+    /// other's reason instead of waiting for the other to close.
     fn abort(&mut self, reason: &str) -> Error {
         if self.send(Frame::Abort, reason.as_bytes()).is_ok() {
-            let mut buf = [0u8; 8192];
             let mut drained = 0usize;
             while drained < 16 << 20 {
-                match self.stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => drained += n,
+                // The partner's own reason (or its closing, or a bad frame) is an error.
+                match self.recv("ending the session") {
+                    Ok((_, payload)) => drained += payload.len() + 1,
+                    Err(_) => break,
                 }
             }
         }
@@ -317,7 +348,14 @@ impl<S: Read + Write> Channel<S> {
 
     fn recv_bytes(&mut self, max_bytes: u64, doing: &str) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
+        let started = std::time::Instant::now();
         loop {
+            if started.elapsed() > self.step_limit {
+                return Err(self.abort(&format!(
+                    "the partner took more than {} s over one message ({doing}), longer than these list sizes need; the session was stopped",
+                    self.step_limit.as_secs()
+                )));
+            }
             let (kind, payload) = self.recv(doing)?;
             match kind {
                 Frame::Chunk => {
@@ -475,6 +513,7 @@ fn pair<S: Read + Write>(mut stream: S, role: NetRole, code: &str) -> Result<Cha
         recv: ChaCha20Poly1305::new(Key::from_slice(recv_key)),
         sent: 0,
         received: 0,
+        step_limit: step_limit(0),
     })
 }
 
@@ -565,11 +604,23 @@ pub fn run_session<S: Read + Write + Send>(
             theirs.slots, mine.slots
         )));
     }
+    if theirs.key_types != mine.key_types {
+        return Err(ch.abort(&format!(
+            "the partner matches on the keys ({}), this side on ({}); both must use the same --keys (the decision rule reads which key types matched)",
+            printable(&theirs.key_types.join(", ")),
+            mine.key_types.join(", ")
+        )));
+    }
     if !decide(&theirs) {
         return Err(ch.abort("declined by the partner's user"));
     }
     ch.send(Frame::Proceed, &[])?;
     ch.expect(Frame::Proceed, "waiting for the partner to accept")?;
+    ch.step_limit = step_limit(
+        mine.accounts
+            .saturating_add(theirs.accounts)
+            .saturating_mul(u64::from(mine.slots)),
+    );
     // A message carries at most: header, populations, records (up to 4 KiB a partner
     // account on average), returned values and points.
     let bound = |accounts: u64, returned_slots: u64| -> u64 {
@@ -938,6 +989,74 @@ mod tests {
                 "lie {lie}: {err}"
             );
         }
+    }
+
+    /// A paired partner that says "still computing" for ever (or trickles its message) is
+    /// stopped once one message has taken longer than the step limit, with a reason.
+    #[test]
+    fn a_partner_computing_for_ever_is_stopped() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let waiting = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut ch = pair(s, NetRole::Responder, "AAAA-BBBB-CCCC").unwrap();
+            ch.step_limit = std::time::Duration::from_millis(1200);
+            let t = std::time::Instant::now();
+            let e = ch.recv_message(1 << 20, 100, "waiting for message 1").unwrap_err();
+            (e.to_string(), t.elapsed())
+        });
+        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
+        // "Still computing" for 1.6 s, past the 1.2 s limit; then read what the other side said.
+        for _ in 0..16 {
+            ch.send(Frame::Working, &[]).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let heard = ch.recv("test").map(|_| ()).unwrap_err().to_string();
+        drop(ch); // the other side drains until we close
+        assert!(
+            heard.contains("the partner ended the session: the partner took more than 1 s"),
+            "{heard}"
+        );
+        let (e, waited) = waiting.join().unwrap();
+        assert!(
+            e.contains("took more than 1 s over one message (waiting for message 1)"),
+            "{e}"
+        );
+        assert!(waited < std::time::Duration::from_millis(4000), "{waited:?}");
+    }
+
+    /// Two sides with other `--keys` would decide pairs differently (the rule reads which
+    /// key types matched) and one would refuse the other's records after all the work: the
+    /// declarations say which keys each uses, and a difference ends the session at once.
+    #[test]
+    fn other_key_types_are_refused_before_data() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            run_session(s, NetRole::Responder, &party(20), "AAAA-BBBB-CCCC", |_| true, |_| {})
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        });
+        let mut csv = String::from("Name,Website\n");
+        for i in 0..20 {
+            csv.push_str(&format!("Company {i},company{i}.com\n"));
+        }
+        let d = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
+        let keys = KeyConfig::new()
+            .with_types("domain,brand_name,name_country,name,name_fuzzy")
+            .unwrap();
+        let other = Party::new(PreparedList::build(d, &keys), SharingPolicy::default()).unwrap();
+        assert_eq!(other.list().config.slots, 5);
+        let s = TcpStream::connect(addr).unwrap();
+        let e = run_session(s, NetRole::Initiator, &other, "AAAA-BBBB-CCCC", |_| true, |_| {})
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        let want = "the keys (BRAND_NAME, DOMAIN, NAME, NAME_COUNTRY, NAME_PRESENCE), this side on (BRAND_NAME, DOMAIN, NAME, NAME_COUNTRY, NAME_FUZZY); both must use the same --keys";
+        assert!(e.contains(want), "{e}");
+        assert!(server.join().unwrap().contains("both must use the same --keys"));
     }
 
     /// A partner that pairs, proceeds, sends part of message 1 and disconnects.

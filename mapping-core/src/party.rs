@@ -637,7 +637,7 @@ fn parse_records(
             return Err(Error::message(
                 context,
                 format!(
-                    "shared record for partner account {}, a pair the decision rule rejects: the partner decided otherwise",
+                    "shared record for partner account {}, a pair the decision rule rejects: the partner decided otherwise (does it use other --keys, or another acctmap version?)",
                     r.account
                 ),
             ));

@@ -916,6 +916,17 @@ pub struct Prepared {
     side: Side,
 }
 
+impl Prepared {
+    fn check(&self, config: &PsiConfig) -> Result<()> {
+        if self.side.slot_types.len() != self.side.order.len() * usize::from(config.slots) {
+            return Err(Error::config(
+                "this side was prepared with another number of slots per account",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Prepared({} slots)", self.side.slot_types.len())
@@ -1202,6 +1213,7 @@ impl Responder {
     /// points ([`Initiator::blind_ahead`]) while we blind its.
     pub fn preview(prepared: &Prepared, config: &PsiConfig, msg: &Message) -> Result<Message> {
         let mode = Responder::check_first(msg, config)?;
+        prepared.check(config)?;
         Ok(Responder::reply(&prepared.side, config, msg, mode))
     }
 
@@ -1229,6 +1241,7 @@ impl Responder {
         let mode = Responder::check_first(msg, config)?;
         let k = usize::from(config.slots);
         let t = usize::from(config.truncation);
+        prepared.check(config)?;
         let mut side = prepared.side;
         let t0 = Instant::now();
         let key = side
