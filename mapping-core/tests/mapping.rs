@@ -417,6 +417,16 @@ fn streamed_lists_equal_built_ones() {
         assert_eq!(details[i].normalized, built.accounts[*i].normalized);
     }
     assert!(stream.details(&[2972].into()).is_err(), "an index past the end");
+    // Record ids (for crm_import.csv) come from the one read, in index order.
+    let ids = |l: &PreparedList| {
+        let mut v = Vec::new();
+        l.for_each_record_id(|i, id| v.push((i, id.to_owned()))).unwrap();
+        v
+    };
+    let (from_stream, from_build) = (ids(&stream), ids(&built));
+    assert_eq!(from_stream.len(), 2972);
+    assert_eq!(from_stream, from_build);
+    assert!(from_stream.iter().filter(|(_, id)| !id.is_empty()).count() > 2900);
 
     let share = || policy(Some("policy-share-owner.toml"));
     let (ma, mb) = session(
