@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use mapping_core::generate::{generate, GenerateOptions};
+use mapping_core::matching::Mapping;
 use mapping_core::party::Party;
 use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{measure_primitive_rates, Message};
@@ -115,28 +116,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     reset_peak();
     let t = Instant::now();
     let mut wire_seconds = 0.0;
-    let (ma, mb) = pool.install(|| -> anyhow::Result<_> {
-        // Each message is encoded and decoded, as between two machines, and dropped as soon
-        // as it has been used.
-        let mut wire = |m: Message| -> anyhow::Result<Message> {
-            let t = Instant::now();
-            let out = Message::decode_vec(m.into_bytes(), u64::MAX)?;
-            wire_seconds += t.elapsed().as_secs_f64();
-            Ok(out)
-        };
-        let (ini, m1) = pa.start()?;
-        let m1 = wire(m1)?;
-        let (resp, m2) = pb.respond(&m1)?;
-        drop(m1);
-        let m2 = wire(m2)?;
-        let (fin, m3) = pa.finish(ini, &m2)?;
-        drop(m2);
-        let m3 = wire(m3)?;
-        let (mb, m4) = pb.complete_responder(resp, &m3)?;
-        drop(m3);
-        let m4 = wire(m4)?;
-        let ma = pa.complete_initiator(fin, &m4)?;
-        Ok((ma, mb))
+    // Each message is encoded and decoded, as between two machines.
+    let (ma, mb) = strict_rounds(&pa, &pb, (&pool, &pool), &mut |m| {
+        let t = Instant::now();
+        let out = Message::decode_vec(m.into_bytes(), u64::MAX)?;
+        wire_seconds += t.elapsed().as_secs_f64();
+        Ok(out)
     })?;
     let protocol_seconds = t.elapsed().as_secs_f64();
     let protocol_peak = peak_rss();
@@ -303,6 +288,29 @@ struct Live {
     matched_pairs: u64,
 }
 
+/// The four messages in strict rounds, each step on its party's pool, every message through
+/// `wire` (encoded and decoded, as between two machines) and dropped once used.
+fn strict_rounds(
+    pa: &Party,
+    pb: &Party,
+    (pool_a, pool_b): (&rayon::ThreadPool, &rayon::ThreadPool),
+    wire: &mut (impl FnMut(Message) -> anyhow::Result<Message> + Send),
+) -> anyhow::Result<(Mapping, Mapping)> {
+    let (ini, m1) = pool_a.install(|| pa.start())?;
+    let m1 = pool_b.install(|| wire(m1))?;
+    let (resp, m2) = pool_b.install(|| pb.respond(&m1))?;
+    drop(m1);
+    let m2 = pool_a.install(|| wire(m2))?;
+    let (fin, m3) = pool_a.install(|| pa.finish(ini, &m2))?;
+    drop(m2);
+    let m3 = pool_b.install(|| wire(m3))?;
+    let (mb, m4) = pool_b.install(|| pb.complete_responder(resp, &m3))?;
+    drop(m3);
+    let m4 = pool_a.install(|| wire(m4))?;
+    let ma = pool_a.install(|| pa.complete_initiator(fin, &m4))?;
+    Ok((ma, mb))
+}
+
 fn live_session(pa: &Party, pb: &Party, threads: usize) -> anyhow::Result<Live> {
     use mapping_core::net::{new_code, run_session, NetRole};
     let half = (threads / 2).max(1);
@@ -313,13 +321,10 @@ fn live_session(pa: &Party, pb: &Party, threads: usize) -> anyhow::Result<Live> 
             .context("thread pool")
     };
     let (pool_a, pool_b) = (pool()?, pool()?);
-    let wire = |m: Message| Message::decode_vec(m.into_bytes(), u64::MAX);
     let t = Instant::now();
-    let (ini, m1) = pool_a.install(|| pa.start())?;
-    let (resp, m2) = pool_b.install(|| pb.respond(&wire(m1)?))?;
-    let (fin, m3) = pool_a.install(|| pa.finish(ini, &wire(m2)?))?;
-    let (strict_b, m4) = pool_b.install(|| pb.complete_responder(resp, &wire(m3)?))?;
-    let strict_a = pool_a.install(|| pa.complete_initiator(fin, &wire(m4)?))?;
+    let (strict_a, strict_b) = strict_rounds(pa, pb, (&pool_a, &pool_b), &mut |m| {
+        Ok(Message::decode_vec(m.into_bytes(), u64::MAX)?)
+    })?;
     let strict_seconds = t.elapsed().as_secs_f64();
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;

@@ -764,7 +764,12 @@ mod tests {
 
     /// The same with any declaration.
     fn declared_initiator(addr: std::net::SocketAddr, declaration: &Declaration) -> Channel<TcpStream> {
-        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
+        declared(TcpStream::connect(addr).unwrap(), NetRole::Initiator, declaration)
+    }
+
+    /// Pairs, exchanges declarations and proceeds, as `run_session` does, by hand.
+    fn declared(stream: TcpStream, role: NetRole, declaration: &Declaration) -> Channel<TcpStream> {
+        let mut ch = pair(stream, role, "AAAA-BBBB-CCCC").unwrap();
         ch.send(Frame::Declaration, &serde_json::to_vec(declaration).unwrap())
             .unwrap();
         ch.expect(Frame::Declaration, "test").unwrap();
@@ -956,12 +961,7 @@ mod tests {
             });
             let b = party(40);
             let (s, _) = listener.accept().unwrap();
-            let mut ch = pair(s, NetRole::Responder, "AAAA-BBBB-CCCC").unwrap();
-            ch.send(Frame::Declaration, &serde_json::to_vec(&Declaration::of(&b)).unwrap())
-                .unwrap();
-            ch.expect(Frame::Declaration, "test").unwrap();
-            ch.send(Frame::Proceed, &[]).unwrap();
-            ch.expect(Frame::Proceed, "test").unwrap();
+            let mut ch = declared(s, NetRole::Responder, &Declaration::of(&b));
             let m1 = ch.recv_message(1 << 24, 1000, "test").unwrap();
             let prepared = b.prepare_responder(m1.accounts()).unwrap();
             let mut preview = b.preview(&prepared, &m1).unwrap();

@@ -347,10 +347,15 @@ impl Party {
     /// of the matches part ([`Initiator::blind_ahead`]); [`Party::finish_with`] uses the
     /// result once it has checked message 2, and only if message 2 has the same points.
     pub fn blind_ahead(&self, initiator: &Initiator, preview: &Message) -> Result<Ahead> {
-        if preview.mode != Mode::Matches {
+        Self::check_matches_reply(preview)?;
+        initiator.blind_ahead(preview)
+    }
+
+    fn check_matches_reply(msg2: &Message) -> Result<()> {
+        if msg2.mode != Mode::Matches {
             return Err(Error::message("message 2", "its matches part is in counts-only mode"));
         }
-        initiator.blind_ahead(preview)
+        Ok(())
     }
 
     /// [`Party::finish`] with the blinding of the responder's points done ahead.
@@ -360,9 +365,7 @@ impl Party {
         msg2: &Message,
         ahead: Option<Ahead>,
     ) -> Result<(Finished, Message)> {
-        if msg2.mode != Mode::Matches {
-            return Err(Error::message("message 2", "its matches part is in counts-only mode"));
-        }
+        Self::check_matches_reply(msg2)?;
         check_counts_part(
             "message 2",
             needs_counts(&self.counted, &msg2.counted),

@@ -1031,13 +1031,24 @@ impl Initiator {
     /// proofs, and only if message 2 carries the same points.
     pub fn blind_ahead(&self, preview: &Message) -> Result<Ahead> {
         let key = self.check_reply(preview)?;
+        let (blinded, seconds) = self.blind_peer(key, preview)?;
+        Ok(Ahead {
+            blinded,
+            seconds,
+            of: AheadOf::of(preview),
+        })
+    }
+
+    /// Step 3's work on the responder's points of `msg` (message 2 or its preview): this
+    /// side's blinding and its proofs, with the seconds it took.
+    fn blind_peer(&self, key: &SessionKey, msg: &Message) -> Result<(super::blinding::Blinded, f64)> {
         let t0 = Instant::now();
         let blinded = blind_and_prove(
             key,
-            &preview.points,
+            &msg.points,
             &Layout::new(
-                preview.mode,
-                &preview.populations,
+                msg.mode,
+                &msg.populations,
                 usize::from(self.config.slots),
                 &self.session,
                 MessageType::InitiatorFinal.step(),
@@ -1045,11 +1056,7 @@ impl Initiator {
             "message 2",
             &self.config.progress,
         )?;
-        Ok(Ahead {
-            blinded,
-            seconds: t0.elapsed().as_secs_f64(),
-            of: AheadOf::of(preview),
-        })
+        Ok((blinded, t0.elapsed().as_secs_f64()))
     }
 
     /// Takes message 2: checks the responder's proofs on the values it returned, learns the
@@ -1092,30 +1099,11 @@ impl Initiator {
         )?;
         let mut timings = self.side.timings;
         timings.verify_seconds = t0.elapsed().as_secs_f64();
-        let t0 = Instant::now();
-        let blinded = match ahead {
-            Some(a) => {
-                timings.blind_peer_seconds = a.seconds;
-                a.blinded
-            }
-            None => {
-                let b = blind_and_prove(
-                    key,
-                    &msg.points,
-                    &Layout::new(
-                        mode,
-                        &msg.populations,
-                        k,
-                        &self.session,
-                        MessageType::InitiatorFinal.step(),
-                    ),
-                    "message 2",
-                    &c.progress,
-                )?;
-                timings.blind_peer_seconds = t0.elapsed().as_secs_f64();
-                b
-            }
+        let (blinded, blind_seconds) = match ahead {
+            Some(a) => (a.blinded, a.seconds),
+            None => self.blind_peer(key, msg)?,
         };
+        timings.blind_peer_seconds = blind_seconds;
         timings.prove_seconds = blinded.prove_seconds;
         timings.peer_slots = (msg.points.len() / 32) as u64;
         let t0 = Instant::now();
