@@ -534,6 +534,36 @@ impl Side {
     }
 }
 
+impl Side {
+    /// A message carrying this side's populations, commitment and points (message 1, or
+    /// message 2 before its returned values and proofs).
+    fn points_message(
+        &self,
+        kind: MessageType,
+        mode: Mode,
+        config: &PsiConfig,
+        session: [u8; 16],
+        previous: [u8; 16],
+    ) -> Message {
+        Message {
+            kind,
+            mode,
+            slots: config.slots,
+            truncation: config.truncation,
+            session,
+            previous,
+            populations: self.populations.clone(),
+            commitment: self.commitment,
+            proofs: Vec::new(),
+            returned: Vec::new(),
+            points: self.points.clone(),
+            records: Vec::new(),
+            counted: Vec::new(),
+            counts: None,
+        }
+    }
+}
+
 /// Fisher-Yates with ChaCha20 seeded from the OS (one system call per shuffle, not one
 /// per element); the order must be unpredictable to the partner.
 fn shuffle<T>(items: &mut [T]) {
@@ -954,22 +984,7 @@ impl Initiator {
         let side = Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?;
         let mut session = [0u8; 16];
         OsRng.fill_bytes(&mut session);
-        let msg = Message {
-            kind: MessageType::InitiatorPoints,
-            mode: config.mode,
-            slots: config.slots,
-            truncation: config.truncation,
-            session,
-            previous: [0; 16],
-            populations: side.populations.clone(),
-            commitment: side.commitment,
-            proofs: Vec::new(),
-            returned: Vec::new(),
-            points: side.points.clone(),
-            records: Vec::new(),
-            counted: Vec::new(),
-            counts: None,
-        };
+        let msg = side.points_message(MessageType::InitiatorPoints, config.mode, config, session, [0; 16]);
         let sent = msg.transcript();
         Ok((
             Initiator {
@@ -1206,22 +1221,7 @@ impl Responder {
     }
 
     fn reply(side: &Side, config: &PsiConfig, msg: &Message, mode: Mode) -> Message {
-        Message {
-            kind: MessageType::ResponderReply,
-            mode,
-            slots: config.slots,
-            truncation: config.truncation,
-            session: msg.session,
-            previous: msg.transcript(),
-            populations: side.populations.clone(),
-            commitment: side.commitment,
-            proofs: Vec::new(),
-            returned: Vec::new(),
-            points: side.points.clone(),
-            records: Vec::new(),
-            counted: Vec::new(),
-            counts: None,
-        }
+        side.points_message(MessageType::ResponderReply, mode, config, msg.session, msg.transcript())
     }
 
     /// [`Responder::respond`] with this side's slots already hashed and blinded.
