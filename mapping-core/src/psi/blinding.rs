@@ -212,10 +212,14 @@ pub(super) fn blind_and_prove(
 
 /// Checks the partner's proofs that `returned[i] = key·own[i]` (matches mode) or that each
 /// group's sums agree (counts-only mode) for the key committed as `commitment`. `own` holds
-/// this side's points as sent; `what` names the message.
+/// this side's points as sent, and `halves`, where this side kept them, half of each as
+/// computed (`own[i]` encodes `2·halves[i]`), which spares decompressing them; `what` names
+/// the message.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn verify_returned(
     commitment: &[u8; 32],
     own: &[u8],
+    halves: Option<&[RistrettoPoint]>,
     returned: &[u8],
     proofs: &[u8],
     layout: &Layout,
@@ -234,6 +238,8 @@ pub(super) fn verify_returned(
     if returned.len() != own.len() {
         return Err(Error::message(what, "returned values do not match our slots"));
     }
+    // Halves of other points than `own` would check other inputs: never, but cheap to refuse.
+    let halves = halves.filter(|h| h.len() * 32 == own.len());
     let b = decompress(commitment)
         .ok_or_else(|| Error::message(what, "the partner's key commitment is not a valid group element"))?;
     let parts: Vec<(Partials, Partials)> = own
@@ -249,10 +255,28 @@ pub(super) fn verify_returned(
                     .map(|(i, p)| decode(p, start + i, what))
                     .collect()
             };
-            let (cp, dp) = (decode_all(c)?, decode_all(d)?);
-            let mut both = partials(layout, start, commitment, c, d, &[&cp, &dp]);
-            let z = both.pop().unwrap_or_default();
-            let m = both.pop().unwrap_or_default();
+            let dp = decode_all(d)?;
+            let (m, z) = match halves {
+                Some(h) => {
+                    let cp = &h[start..start + c.len() / 32];
+                    let mut both = partials(layout, start, commitment, c, d, &[cp, &dp]);
+                    let z = both.pop().unwrap_or_default();
+                    // Σ w·C = 2·Σ w·(C/2).
+                    let m = both
+                        .pop()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(i, p)| (i, p + p))
+                        .collect();
+                    (m, z)
+                }
+                None => {
+                    let cp = decode_all(c)?;
+                    let mut both = partials(layout, start, commitment, c, d, &[&cp, &dp]);
+                    let z = both.pop().unwrap_or_default();
+                    (both.pop().unwrap_or_default(), z)
+                }
+            };
             Ok((m, z))
         })
         .collect::<Result<_>>()?;
@@ -290,20 +314,23 @@ mod tests {
     use super::*;
     use crate::psi::hash_key;
 
-    fn points(n: u32) -> Vec<u8> {
-        (0..n)
-            .flat_map(|i| hash_key(&i.to_le_bytes()).compress().to_bytes())
-            .collect()
+    /// Points as a side sends them (`2·h`), and their halves `h`.
+    fn points(n: u32) -> (Vec<u8>, Vec<RistrettoPoint>) {
+        let halves: Vec<RistrettoPoint> = (0..n).map(|i| hash_key(&i.to_le_bytes())).collect();
+        let mut bytes = vec![0u8; halves.len() * 32];
+        compress_doubled(&halves, &mut bytes, 32);
+        (bytes, halves)
     }
 
-    /// Both layouts, several proof chunks, a chunk that ends mid-message: honest values
-    /// verify; a single changed value fails the proof that covers it.
+    /// Both layouts, several proof chunks, a chunk that ends mid-message, with and without
+    /// the prover's kept halves: honest values verify; a single changed value fails the
+    /// proof that covers it.
     #[test]
     fn proofs_cover_every_value_in_both_layouts() {
         let key = SessionKey::random();
         let session = [9u8; 16];
         let n = PROOF_BATCH as u32 * 2 + 100;
-        let own = points(n);
+        let (own, halves) = points(n);
         let pops = vec![("A".to_string(), 3000u64), ("B".to_string(), u64::from(n) - 3000)];
         for mode in [Mode::Matches, Mode::CountsOnly] {
             let layout = Layout::new(mode, &pops, 1, &session, 2);
@@ -311,15 +338,24 @@ mod tests {
             assert_eq!(layout.proofs(), if mode == Mode::Matches { 3 } else { 2 });
             let out = blind_and_prove(&key, &own, &layout, "m", &Progress::default()).unwrap();
             let c = key.commitment();
-            verify_returned(&c, &own, &out.values, &out.proofs, &layout, "m").unwrap();
-            // The same values under another step do not verify.
-            assert!(verify_returned(&c, &own, &out.values, &out.proofs, &other_step, "m").is_err());
-            for at in [0usize, 2999, 3000, PROOF_BATCH * 2 + 99] {
-                let mut bad = out.values.clone();
-                bad[at * 32..at * 32 + 32].copy_from_slice(&out.values[(at + 1) % n as usize * 32..][..32]);
-                let e = verify_returned(&c, &own, &bad, &out.proofs, &layout, "m").unwrap_err();
-                assert!(e.to_string().contains("does not hold"), "{mode:?} value {at}: {e}");
+            for kept in [None, Some(&halves[..])] {
+                let check =
+                    |values: &[u8], layout: &Layout| verify_returned(&c, &own, kept, values, &out.proofs, layout, "m");
+                check(&out.values, &layout).unwrap();
+                // The same values under another step do not verify.
+                assert!(check(&out.values, &other_step).is_err());
+                for at in [0usize, 2999, 3000, PROOF_BATCH * 2 + 99] {
+                    let mut bad = out.values.clone();
+                    bad[at * 32..at * 32 + 32].copy_from_slice(&out.values[(at + 1) % n as usize * 32..][..32]);
+                    let e = check(&bad, &layout).unwrap_err();
+                    assert!(e.to_string().contains("does not hold"), "{mode:?} value {at}: {e}");
+                }
             }
+            // Halves that are not the points' own: the check fails rather than pass.
+            let mut wrong = halves.clone();
+            wrong[5] = halves[6];
+            let e = verify_returned(&c, &own, Some(&wrong), &out.values, &out.proofs, &layout, "m").unwrap_err();
+            assert!(e.to_string().contains("does not hold"), "{mode:?}: {e}");
         }
     }
 }

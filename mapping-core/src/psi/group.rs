@@ -50,8 +50,13 @@ pub fn expand_message_xmd_sha512(msg: &[u8], dst: &[u8], len: usize) -> Result<V
         return Err(Error::config("expand_message_xmd: DST longer than 255 bytes"));
     }
     let dst_len = [dst.len() as u8];
-    let mut h = Sha512::new();
-    h.update([0u8; S_IN_BYTES]);
+    // `Z_pad` is one whole SHA-512 block: its state is computed once and cloned.
+    static AFTER_Z_PAD: std::sync::LazyLock<Sha512> = std::sync::LazyLock::new(|| {
+        let mut h = Sha512::new();
+        h.update([0u8; S_IN_BYTES]);
+        h
+    });
+    let mut h = AFTER_Z_PAD.clone();
     h.update(msg);
     h.update((len as u16).to_be_bytes());
     h.update([0u8]);

@@ -247,6 +247,7 @@ impl<'a> Dec<'a> {
             populations,
             slot_types,
             points,
+            halves: None,
             timings: Default::default(),
         })
     }
