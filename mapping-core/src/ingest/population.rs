@@ -192,10 +192,20 @@ impl PopulationRules {
         // HubSpot writes internal values ("salesqualifiedlead"); compare without spaces too.
         let compact: String = folded.chars().filter(|c| !c.is_whitespace()).collect();
         let words: Vec<&str> = folded.split(' ').collect();
+        // Multi-word keywords without their spaces, made once (this runs for every row).
+        static COMPACT: std::sync::LazyLock<hashbrown::HashMap<&'static str, String>> =
+            std::sync::LazyLock::new(|| {
+                BUILTIN
+                    .iter()
+                    .flat_map(|(keywords, _)| keywords.iter())
+                    .filter(|k| k.contains(' '))
+                    .map(|k| (*k, k.replace(' ', "")))
+                    .collect()
+            });
         for (keywords, population) in BUILTIN {
             let hit = keywords.iter().any(|k| {
                 if k.contains(' ') {
-                    folded.contains(k) || compact.contains(&k.replace(' ', ""))
+                    folded.contains(k) || COMPACT.get(k).is_some_and(|c| compact.contains(c.as_str()))
                 } else {
                     words.contains(k) || (k.len() >= 6 && compact.contains(k))
                 }
