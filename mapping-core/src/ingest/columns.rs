@@ -2,7 +2,8 @@
 //! company, Pipedrive organization, Dynamics 365 account and Zoho CRM account exports and
 //! generic spreadsheets; explicit assignments override.
 
-use super::{Account, PopulationRules};
+use super::population::StatusMemo;
+use super::Account;
 use crate::error::{ErrorKind, Result};
 
 /// What a column is used for.
@@ -371,6 +372,11 @@ impl ColumnMap {
         self.emails.retain(|i| *i != idx);
     }
 
+    /// Whether an account reads column `idx` (a role's column or a kept extra one).
+    pub(crate) fn reads(&self, idx: usize) -> bool {
+        self.uses(idx) || self.extras.contains(&idx)
+    }
+
     fn uses(&self, idx: usize) -> bool {
         [
             self.record_id,
@@ -396,7 +402,7 @@ impl ColumnMap {
         row: u64,
         line: u64,
         fields: &[String],
-        rules: &PopulationRules,
+        statuses: &mut StatusMemo,
     ) -> Result<Account, String> {
         let get =
             |i: Option<usize>| -> Option<String> { i.and_then(|i| fields.get(i)).filter(|v| !v.is_empty()).cloned() };
@@ -422,7 +428,7 @@ impl ColumnMap {
             return Err("no company name, website, domain or e-mail address".into());
         }
         let status = get(self.status);
-        let population = rules.classify(status.as_deref());
+        let (population, _) = statuses.classify(status.as_deref());
         let mut notes = Vec::new();
         let amount = match get(self.amount) {
             None => None,

@@ -423,6 +423,8 @@ fn read_text<R: Read>(
     let mut short_rows = 0u64;
     let mut row = 0u64;
     let mut fields: Vec<String> = Vec::with_capacity(headers.len());
+    let reads: Vec<bool> = (0..headers.len()).map(|i| columns.reads(i)).collect();
+    let mut statuses = population::StatusMemo::new(&options.populations);
     let mut in_footer = false;
     let mut accepted = 0u64;
     let mut unrecognised: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
@@ -500,20 +502,20 @@ fn read_text<R: Read>(
             continue;
         }
         fields.clear();
-        for i in 0..headers.len() {
-            fields.push(
-                record
-                    .get(i)
-                    .map_or_else(String::new, |f| decode_field(f, &mut decoded_1252)),
-            );
+        // Only the columns an account reads are decoded (the others stay empty).
+        for (i, &read) in reads.iter().enumerate() {
+            fields.push(match record.get(i) {
+                Some(f) if read => decode_field(f, &mut decoded_1252),
+                _ => String::new(),
+            });
         }
-        match columns.build_account(row, line, &fields, &options.populations) {
+        match columns.build_account(row, line, &fields, &mut statuses) {
             Ok(account) => {
                 accepted += 1;
-                if let Population::Custom(label) = &account.population {
-                    if !options.populations.recognises(label) {
-                        *unrecognised.entry(label.clone()).or_default() += 1;
-                    }
+                if let (Population::Custom(label), (_, true)) =
+                    (&account.population, statuses.classify(account.status.as_deref()))
+                {
+                    *unrecognised.entry(label.clone()).or_default() += 1;
                 }
                 sink(account)
             }
