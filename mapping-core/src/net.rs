@@ -218,7 +218,17 @@ struct Channel<S> {
     /// honest partner needs time in proportion to the two lists ([`step_limit`]), and a
     /// paired partner must not hold the session open for ever.
     step_limit: std::time::Duration,
+    /// Set by the computing thread when its work failed while this channel receives on
+    /// another ([`Channel::working_while`]): the receiving stops at the next frame instead of
+    /// waiting for the rest of a message that will not be used.
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// How long [`Channel::abort`] waits for the partner's reason ([`DRAIN_FOR`]).
+    drain_for: std::time::Duration,
 }
+
+/// How long [`Channel::abort`] waits for the partner's reason (or its closing) after
+/// telling it ours: a partner busy computing reads our reason only when it is done.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long a partner may take over one message: 10 minutes, or 1 ms per slot of the two
 /// sides together (some 20 times what one core needs), whichever is longer.
@@ -307,7 +317,10 @@ impl<S: Read + Write> Channel<S> {
     fn abort(&mut self, reason: &str) -> Error {
         if self.send(Frame::Abort, reason.as_bytes()).is_ok() {
             let mut drained = 0usize;
-            while drained < 16 << 20 {
+            let started = std::time::Instant::now();
+            // Bounded in bytes and in time: a partner may answer with "still computing"
+            // frames (no payload) for as long as it likes.
+            while drained < 16 << 20 && started.elapsed() < self.drain_for {
                 // The partner's own reason (or its closing, or a bad frame) is an error.
                 match self.recv("ending the session") {
                     Ok((_, payload)) => drained += payload.len() + 1,
@@ -357,6 +370,13 @@ impl<S: Read + Write> Channel<S> {
                 )));
             }
             let (kind, payload) = self.recv(doing)?;
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                return Err(Error::protocol(format!("stopped {doing}: this side's own step failed")));
+            }
             match kind {
                 Frame::Chunk => {
                     if (bytes.len() + payload.len()) as u64 > max_bytes {
@@ -384,30 +404,35 @@ impl<S: Read + Write + Send> Channel<S> {
     /// partner every [`WORKING_EVERY`] that this side is still computing: a large list takes
     /// minutes per step, longer than any sensible read timeout on the waiting side.
     fn working<T>(&mut self, work: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.working_while(|_| Ok(()), work).and_then(|(out, ())| out)
+        self.working_while(|_| Ok(()), work).map(|(out, ())| out)
     }
 
     /// Runs `work` on this thread (and its rayon pool) while another thread first runs
     /// `io` on the channel (receiving the partner's next message, say) and then says every
-    /// [`WORKING_EVERY`] that this side is still computing. Returns both results; the work's
-    /// is an error only if the work failed.
+    /// [`WORKING_EVERY`] that this side is still computing. Returns both results. When the
+    /// work fails, its error is the result: a receiving `io` stops at the partner's next
+    /// frame (so a partner whose first part made our work fail cannot keep us waiting for
+    /// the rest), and whatever it got is dropped.
     fn working_while<T, R: Send>(
         &mut self,
         io: impl FnOnce(&mut Self) -> Result<R> + Send,
         work: impl FnOnce() -> Result<T>,
-    ) -> Result<(Result<T>, R)> {
+    ) -> Result<(T, R)> {
         let done = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|scope| {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        self.stop = Some(stop.clone());
+        let this = &mut *self;
+        let both = std::thread::scope(|scope| {
             let done = &done;
             let background = scope.spawn(move || -> Result<R> {
-                let got = io(self)?;
+                let got = io(this)?;
                 let mut last = std::time::Instant::now();
                 while !done.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                     if last.elapsed() >= WORKING_EVERY {
                         // A partner that went away shows in the next send or read, with
                         // its reason.
-                        if self.send(Frame::Working, &[]).is_err() {
+                        if this.send(Frame::Working, &[]).is_err() {
                             break;
                         }
                         last = std::time::Instant::now();
@@ -416,12 +441,17 @@ impl<S: Read + Write + Send> Channel<S> {
                 Ok(got)
             });
             let out = work();
+            if out.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             let got = background
                 .join()
-                .unwrap_or_else(|_| Err(Error::protocol("the network thread stopped unexpectedly")))?;
-            Ok((out, got))
-        })
+                .unwrap_or_else(|_| Err(Error::protocol("the network thread stopped unexpectedly")));
+            Ok((out?, got?))
+        });
+        self.stop = None;
+        both
     }
 }
 
@@ -514,6 +544,8 @@ fn pair<S: Read + Write>(mut stream: S, role: NetRole, code: &str) -> Result<Cha
         sent: 0,
         received: 0,
         step_limit: step_limit(0),
+        stop: None,
+        drain_for: DRAIN_FOR,
     })
 }
 
@@ -699,7 +731,6 @@ pub fn run_session<S: Read + Write + Send>(
                 || party.blind_ahead(&ini, &preview),
             )?;
             check_declared(&mut ch, &m2, may_be_empty)?;
-            let ahead = ahead?;
             drop(preview);
             step("step 3: matching");
             let (fin, m3) = ch.working(|| party.finish_with(ini, &m2, Some(ahead)))?;
@@ -718,7 +749,6 @@ pub fn run_session<S: Read + Write + Send>(
                 || party.prepare_responder(overlap_total),
             )?;
             check_declared(&mut ch, &m1, false)?;
-            let prepared = prepared?;
             // Message 2 goes in two parts: its points at once, so that the partner blinds
             // them while this side blinds the partner's, then the rest.
             ch.send_message(&party.preview(&prepared, &m1)?)?;
@@ -989,6 +1019,77 @@ mod tests {
                 "lie {lie}: {err}"
             );
         }
+    }
+
+    /// A partner whose preview of message 2 holds a value that is not a group element, and
+    /// which then only says "still computing", is refused as soon as the blinding of the
+    /// preview fails, with that reason: not after the step limit, nor when the partner
+    /// gives up. Nothing leaves after it.
+    #[test]
+    fn a_bad_preview_is_refused_without_waiting_for_the_rest() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let a = party(40);
+            let t = std::time::Instant::now();
+            let e = run_session(
+                TcpStream::connect(addr).unwrap(),
+                NetRole::Initiator,
+                &a,
+                "AAAA-BBBB-CCCC",
+                |_| true,
+                |_| {},
+            )
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+            (e, t.elapsed())
+        });
+        let b = party(40);
+        let (s, _) = listener.accept().unwrap();
+        let mut ch = declared(s, NetRole::Responder, &Declaration::of(&b));
+        let m1 = ch.recv_message(1 << 24, 1000, "test").unwrap();
+        let prepared = b.prepare_responder(m1.accounts()).unwrap();
+        let mut preview = b.preview(&prepared, &m1).unwrap();
+        preview.points[32..64].fill(0xFF);
+        ch.send_message(&preview).unwrap();
+        // "Still computing" for up to 30 s, until the initiator has gone.
+        for _ in 0..300 {
+            if ch.send(Frame::Working, &[]).is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let (err, took) = client.join().unwrap();
+        assert!(err.contains("value 1 is not a valid ristretto255 encoding"), "{err}");
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}: {err}");
+    }
+
+    /// After this side ends a session with its reason, a partner that answers with "still
+    /// computing" frames for ever is read for the drain time only.
+    #[test]
+    fn an_abort_stops_reading_a_partner_that_keeps_talking() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let talker = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut ch = pair(s, NetRole::Responder, "AAAA-BBBB-CCCC").unwrap();
+            for _ in 0..200 {
+                if ch.send(Frame::Working, &[]).is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        let mut ch = pair(TcpStream::connect(addr).unwrap(), NetRole::Initiator, "AAAA-BBBB-CCCC").unwrap();
+        ch.drain_for = std::time::Duration::from_millis(800);
+        let t = std::time::Instant::now();
+        let e = ch.abort("your message was wrong");
+        let took = t.elapsed();
+        drop(ch);
+        talker.join().unwrap();
+        assert!(e.to_string().contains("your message was wrong"), "{e}");
+        assert!(took < std::time::Duration::from_secs(3), "drained for {took:?}");
     }
 
     /// A paired partner that says "still computing" for ever (or trickles its message) is
