@@ -41,7 +41,7 @@ use spake2::{Ed25519Group, Identity, Password, Spake2};
 use zeroize::Zeroizing;
 
 use crate::display::printable;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::matching::Mapping;
 use crate::party::Party;
 use crate::policy::Share;
@@ -448,10 +448,27 @@ impl<S: Read + Write + Send> Channel<S> {
             let got = background
                 .join()
                 .unwrap_or_else(|_| Err(Error::protocol("the network thread stopped unexpectedly")));
-            Ok((out?, got?))
+            // The work's error first: the receiving may have stopped because of it.
+            match out {
+                Ok(out) => got.map(|got| Ok((out, got))),
+                Err(e) => Ok(Err(e)),
+            }
         });
         self.stop = None;
-        both
+        match both {
+            Ok(Ok(both)) => Ok(both),
+            Ok(Err(e)) => {
+                // Tell the partner why, when the reason is its message (anything else is
+                // this side's own affair: a file, a path, a state).
+                let reason = match e.kind() {
+                    ErrorKind::Message { .. } => e.to_string(),
+                    _ => "the other side could not complete this step (its own error)".to_owned(),
+                };
+                let _ = self.abort(&reason);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1022,9 +1039,9 @@ mod tests {
     }
 
     /// A partner whose preview of message 2 holds a value that is not a group element, and
-    /// which then only says "still computing", is refused as soon as the blinding of the
-    /// preview fails, with that reason: not after the step limit, nor when the partner
-    /// gives up. Nothing leaves after it.
+    /// which then only says "still computing", is refused at its next frame after the
+    /// blinding of the preview fails, with that reason: not after the step limit, nor when
+    /// the partner gives up. The partner hears the reason; nothing else leaves.
     #[test]
     fn a_bad_preview_is_refused_without_waiting_for_the_rest() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1053,16 +1070,27 @@ mod tests {
         let mut preview = b.preview(&prepared, &m1).unwrap();
         preview.points[32..64].fill(0xFF);
         ch.send_message(&preview).unwrap();
-        // "Still computing" for up to 30 s, until the initiator has gone.
-        for _ in 0..300 {
-            if ch.send(Frame::Working, &[]).is_err() {
-                break;
-            }
+        // "Still computing" for 1.5 s, then read what the initiator said.
+        for _ in 0..15 {
+            ch.send(Frame::Working, &[]).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        let heard = loop {
+            match ch.recv("test") {
+                Ok((Frame::Working, _)) => continue,
+                Ok((kind, _)) => panic!("the initiator sent {kind:?}"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        drop(ch);
         let (err, took) = client.join().unwrap();
         assert!(err.contains("value 1 is not a valid ristretto255 encoding"), "{err}");
-        assert!(took < std::time::Duration::from_secs(10), "took {took:?}: {err}");
+        assert!(took < std::time::Duration::from_secs(8), "took {took:?}: {err}");
+        // The partner is told why.
+        assert!(
+            heard.contains("the partner ended the session") && heard.contains("value 1 is not a valid"),
+            "{heard}"
+        );
     }
 
     /// After this side ends a session with its reason, a partner that answers with "still
