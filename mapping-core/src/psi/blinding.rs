@@ -215,7 +215,6 @@ pub(super) fn blind_and_prove(
 /// this side's points as sent, and `halves`, where this side kept them, half of each as
 /// computed (`own[i]` encodes `2·halves[i]`), which spares decompressing them; `what` names
 /// the message.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn verify_returned(
     commitment: &[u8; 32],
     own: &[u8],

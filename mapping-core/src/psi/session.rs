@@ -367,7 +367,7 @@ pub(super) struct Side {
 }
 
 /// The most own slots whose points a side keeps for the proof check (160 bytes a slot, so
-/// at most 160 MiB a side; it saves about a fifth of the check's time).
+/// at most 160 MiB a side; it saves about a third of the check's time).
 pub(super) const KEPT_POINTS_MAX: usize = 1 << 20;
 
 impl Side {
