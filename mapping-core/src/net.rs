@@ -983,70 +983,10 @@ mod tests {
         }
     }
 
-    /// Network protocol 2 sends message 2 as a preview (its points) and then the rest. A
-    /// responder whose rest belongs to other points than the preview's (one point changed in
-    /// the preview; a rest from another run) is refused when message 2 is decoded: the
-    /// checksum covers the points the initiator put back. No message 3 leaves.
-    #[test]
-    fn a_message_2_unlike_its_preview_is_refused() {
-        for lie in 0..2 {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap();
-            let client = std::thread::spawn(move || {
-                let a = party(40);
-                run_session(
-                    TcpStream::connect(addr).unwrap(),
-                    NetRole::Initiator,
-                    &a,
-                    "AAAA-BBBB-CCCC",
-                    |_| true,
-                    |_| {},
-                )
-                .map(|_| ())
-                .unwrap_err()
-                .to_string()
-            });
-            let b = party(40);
-            let (s, _) = listener.accept().unwrap();
-            let mut ch = declared(s, NetRole::Responder, &Declaration::of(&b));
-            let m1 = ch.recv_message(1 << 24, 1000, "test").unwrap();
-            let prepared = b.prepare_responder(m1.accounts()).unwrap();
-            let mut preview = b.preview(&prepared, &m1).unwrap();
-            let (_, m2) = b.respond_prepared(prepared, &m1).unwrap();
-            let rest = if lie == 0 {
-                let second = preview.points[32..64].to_vec();
-                preview.points[..32].copy_from_slice(&second);
-                m2
-            } else {
-                b.respond(&m1).unwrap().1
-            };
-            ch.send_message(&preview).unwrap();
-            ch.send_rest(&rest).unwrap();
-            // The initiator stops; whatever it sends now is not message 3.
-            loop {
-                match ch.recv("test") {
-                    Ok((Frame::Working, _)) => continue,
-                    Ok((kind, _)) => panic!("lie {lie}: the initiator sent {kind:?}"),
-                    Err(_) => break,
-                }
-            }
-            let err = client.join().unwrap();
-            assert!(
-                err.contains("message 2 (after its preview)") && err.contains("checksum"),
-                "lie {lie}: {err}"
-            );
-        }
-    }
-
-    /// A partner whose preview of message 2 holds a value that is not a group element, and
-    /// which then only says "still computing", is refused at its next frame after the
-    /// blinding of the preview fails, with that reason: not after the step limit, nor when
-    /// the partner gives up. The partner hears the reason; nothing else leaves.
-    #[test]
-    fn a_bad_preview_is_refused_without_waiting_for_the_rest() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let client = std::thread::spawn(move || {
+    /// An initiator of 40 accounts running a whole session against `addr`, which must fail:
+    /// its error and how long it took.
+    fn failing_initiator(addr: std::net::SocketAddr) -> std::thread::JoinHandle<(String, std::time::Duration)> {
+        std::thread::spawn(move || {
             let a = party(40);
             let t = std::time::Instant::now();
             let e = run_session(
@@ -1061,13 +1001,77 @@ mod tests {
             .unwrap_err()
             .to_string();
             (e, t.elapsed())
-        });
-        let b = party(40);
+        })
+    }
+
+    /// A hand-driven responder of 40 accounts: paired and declared, message 1 received, its
+    /// own points prepared; returns the channel, message 1, the prepared state and the
+    /// preview of message 2 (not sent).
+    fn responder_at_preview(
+        listener: &TcpListener,
+        b: &Party,
+    ) -> (Channel<TcpStream>, Message, crate::party::PreparedResponder, Message) {
         let (s, _) = listener.accept().unwrap();
-        let mut ch = declared(s, NetRole::Responder, &Declaration::of(&b));
+        let mut ch = declared(s, NetRole::Responder, &Declaration::of(b));
         let m1 = ch.recv_message(1 << 24, 1000, "test").unwrap();
         let prepared = b.prepare_responder(m1.accounts()).unwrap();
-        let mut preview = b.preview(&prepared, &m1).unwrap();
+        let preview = b.preview(&prepared, &m1).unwrap();
+        (ch, m1, prepared, preview)
+    }
+
+    /// Reads what the other side sends until the session ends, "still computing" frames
+    /// aside (any other frame is a failure: nothing may leave), and returns how it ended.
+    fn until_ended(ch: &mut Channel<TcpStream>) -> String {
+        loop {
+            match ch.recv("test") {
+                Ok((Frame::Working, _)) => continue,
+                Ok((kind, _)) => panic!("the other side sent {kind:?}"),
+                Err(e) => break e.to_string(),
+            }
+        }
+    }
+
+    /// Network protocol 2 sends message 2 as a preview (its points) and then the rest. A
+    /// responder whose rest belongs to other points than the preview's (one point changed in
+    /// the preview; a rest from another run) is refused when message 2 is decoded: the
+    /// checksum covers the points the initiator put back. No message 3 leaves.
+    #[test]
+    fn a_message_2_unlike_its_preview_is_refused() {
+        for lie in 0..2 {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = failing_initiator(listener.local_addr().unwrap());
+            let b = party(40);
+            let (mut ch, m1, prepared, mut preview) = responder_at_preview(&listener, &b);
+            let (_, m2) = b.respond_prepared(prepared, &m1).unwrap();
+            let rest = if lie == 0 {
+                let second = preview.points[32..64].to_vec();
+                preview.points[..32].copy_from_slice(&second);
+                m2
+            } else {
+                b.respond(&m1).unwrap().1
+            };
+            ch.send_message(&preview).unwrap();
+            ch.send_rest(&rest).unwrap();
+            // The initiator stops; whatever it sends now is not message 3.
+            until_ended(&mut ch);
+            let (err, _) = client.join().unwrap();
+            assert!(
+                err.contains("message 2 (after its preview)") && err.contains("checksum"),
+                "lie {lie}: {err}"
+            );
+        }
+    }
+
+    /// A partner whose preview of message 2 holds a value that is not a group element, and
+    /// which then only says "still computing", is refused at its next frame after the
+    /// blinding of the preview fails, with that reason: not after the step limit, nor when
+    /// the partner gives up. The partner hears the reason; nothing else leaves.
+    #[test]
+    fn a_bad_preview_is_refused_without_waiting_for_the_rest() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = failing_initiator(listener.local_addr().unwrap());
+        let b = party(40);
+        let (mut ch, _, _, mut preview) = responder_at_preview(&listener, &b);
         preview.points[32..64].fill(0xFF);
         ch.send_message(&preview).unwrap();
         // "Still computing" for 1.5 s, then read what the initiator said.
@@ -1075,13 +1079,7 @@ mod tests {
             ch.send(Frame::Working, &[]).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let heard = loop {
-            match ch.recv("test") {
-                Ok((Frame::Working, _)) => continue,
-                Ok((kind, _)) => panic!("the initiator sent {kind:?}"),
-                Err(e) => break e.to_string(),
-            }
-        };
+        let heard = until_ended(&mut ch);
         drop(ch);
         let (err, took) = client.join().unwrap();
         assert!(err.contains("value 1 is not a valid ristretto255 encoding"), "{err}");
