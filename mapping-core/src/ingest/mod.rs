@@ -512,10 +512,11 @@ fn read_text<R: Read>(
         match columns.build_account(row, line, &fields, &mut statuses) {
             Ok(account) => {
                 accepted += 1;
-                if let (Population::Custom(label), (_, true)) =
-                    (&account.population, statuses.classify(account.status.as_deref()))
-                {
-                    *unrecognised.entry(label.clone()).or_default() += 1;
+                if let Population::Custom(label) = &account.population {
+                    // A memo hit: the status was classified when the account was built.
+                    if statuses.classify(account.status.as_deref()).1 {
+                        *unrecognised.entry(label.clone()).or_default() += 1;
+                    }
                 }
                 sink(account)
             }

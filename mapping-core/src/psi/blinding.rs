@@ -254,28 +254,22 @@ pub(super) fn verify_returned(
                     .map(|(i, p)| decode(p, start + i, what))
                     .collect()
             };
-            let dp = decode_all(d)?;
-            let (m, z) = match halves {
-                Some(h) => {
-                    let cp = &h[start..start + c.len() / 32];
-                    let mut both = partials(layout, start, commitment, c, d, &[cp, &dp]);
-                    let z = both.pop().unwrap_or_default();
-                    // Σ w·C = 2·Σ w·(C/2).
-                    let m = both
-                        .pop()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(i, p)| (i, p + p))
-                        .collect();
-                    (m, z)
-                }
+            let decoded;
+            let cp: &[RistrettoPoint] = match halves {
+                Some(h) => &h[start..start + c.len() / 32],
                 None => {
-                    let cp = decode_all(c)?;
-                    let mut both = partials(layout, start, commitment, c, d, &[&cp, &dp]);
-                    let z = both.pop().unwrap_or_default();
-                    (both.pop().unwrap_or_default(), z)
+                    decoded = decode_all(c)?;
+                    &decoded
                 }
             };
+            let dp = decode_all(d)?;
+            let mut both = partials(layout, start, commitment, c, d, &[cp, &dp]);
+            let z = both.pop().unwrap_or_default();
+            let mut m = both.pop().unwrap_or_default();
+            if halves.is_some() {
+                // Σ w·C = 2·Σ w·(C/2).
+                m.iter_mut().for_each(|(_, p)| *p = *p + *p);
+            }
             Ok((m, z))
         })
         .collect::<Result<_>>()?;

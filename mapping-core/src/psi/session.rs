@@ -554,9 +554,7 @@ impl Side {
             timings,
         })
     }
-}
 
-impl Side {
     /// A message carrying this side's populations, commitment and points (message 1, or
     /// message 2 before its returned values and proofs).
     fn points_message(
