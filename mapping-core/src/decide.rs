@@ -28,7 +28,8 @@
 //! The weights were set by hand from the cases below and then checked on the real-data set
 //! in `eval/banks` (docs/matching.md has the figures); they are not fitted by EM.
 
-use crate::keys::{KeyType, KeyedAccounts};
+use crate::keys::KeyType;
+use crate::list::KeyedAccounts;
 use crate::psi::PsiMatch;
 
 /// A field's level for one pair.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::keys::PreparedList;
+use crate::list::PreparedList;
 use crate::matching::Mapping;
 use crate::policy::{Share, SharingPolicy};
 use crate::psi::Mode;

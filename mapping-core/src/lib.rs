@@ -51,6 +51,7 @@ pub mod generate;
 pub mod history;
 pub mod ingest;
 pub mod keys;
+pub mod list;
 pub mod matching;
 pub mod net;
 pub mod normalize;
@@ -61,7 +62,8 @@ pub mod report;
 
 pub use error::{Error, ErrorKind, Result};
 pub use ingest::{Account, ColumnOverride, Dataset, IngestOptions, Population, PopulationRules, Reject, Role};
-pub use keys::{KeyConfig, KeyType, KeyedAccounts, MatchKey, PreparedAccount, PreparedList, Tier};
+pub use keys::{KeyConfig, KeyType, MatchKey, Tier};
+pub use list::{KeyedAccounts, PreparedAccount, PreparedList};
 pub use normalize::{
     is_free_mail, normalize_country, normalize_domain, normalize_name, registrable_domain, DomainError, DomainSource,
     NormalizedAccount, NormalizedDomain,

@@ -42,7 +42,7 @@ use sha2::{Digest, Sha256};
 
 use crate::decide::{decide_all, Decision, Verdict};
 use crate::error::{Error, Result};
-use crate::keys::PreparedList;
+use crate::list::PreparedList;
 use crate::matching::{Disclosure, Mapping};
 use crate::policy::{Share, SharingPolicy};
 use crate::psi::{Ahead, Initiator, Message, MessageType, Mode, PartyInput, Prepared, PsiConfig, PsiResult, Responder};

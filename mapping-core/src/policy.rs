@@ -33,7 +33,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::keys::PreparedAccount;
+use crate::list::PreparedAccount;
 
 /// How much of one population is shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

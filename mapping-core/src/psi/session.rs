@@ -28,7 +28,8 @@ use super::blinding::{blind_and_prove, compress_doubled, verify_returned, Layout
 use super::group::{decompress, hash_key, random_point, SessionKey, BATCH};
 use super::messages::{Message, MessageType, Mode, VALUE_BYTES};
 use crate::error::{Error, Result};
-use crate::keys::{KeyType, KeyedAccounts, MatchKey};
+use crate::keys::{KeyType, MatchKey};
+use crate::list::KeyedAccounts;
 
 /// A shared counter of slots processed (own slots hashed and blinded, partner slots
 /// blinded), advanced chunk by chunk, so that a caller can show progress from another

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use hashbrown::HashMap;
 
 use crate::error::{Error, Result};
-use crate::keys::PreparedList;
+use crate::list::PreparedList;
 use crate::matching::{Disclosure, Mapping};
 use crate::psi::Mode;
 
