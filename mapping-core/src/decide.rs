@@ -104,8 +104,13 @@ pub struct Presence {
 
 impl Presence {
     /// The value suffix of a `NAME_PRESENCE` key: `|d1|c0`.
-    pub fn suffix(self) -> String {
-        format!("|d{}|c{}", u8::from(self.domain), u8::from(self.country))
+    pub fn suffix(self) -> &'static str {
+        match (self.domain, self.country) {
+            (false, false) => "|d0|c0",
+            (false, true) => "|d0|c1",
+            (true, false) => "|d1|c0",
+            (true, true) => "|d1|c1",
+        }
     }
 
     /// Reads it back from a `NAME_PRESENCE` key value.

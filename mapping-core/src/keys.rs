@@ -257,13 +257,13 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
                         // nor a label under a government, school or locality suffix.
                         .filter(|d| d.domain.brand_names_an_organisation())
                     {
-                        push(KeyType::BrandName, format!("{}|{token}", d.domain.brand));
+                        push(KeyType::BrandName, [d.domain.brand.as_str(), "|", token].concat());
                     }
                 }
             }
             KeyType::NameCountry => {
                 if let (Some(name), Some(country)) = (&account.name, account.country) {
-                    push(KeyType::NameCountry, format!("{name}|{country}"));
+                    push(KeyType::NameCountry, [name.as_str(), "|", country].concat());
                 }
             }
             KeyType::Name => {
@@ -282,7 +282,7 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
                         domain: !account.domains.is_empty(),
                         country: account.country.is_some(),
                     };
-                    push(KeyType::NamePresence, format!("{name}{}", presence.suffix()));
+                    push(KeyType::NamePresence, [name.as_str(), presence.suffix()].concat());
                 }
             }
         }

@@ -9,6 +9,8 @@
 //! legal-form terms removed from the end and, for a few, from the start. A name is never
 //! reduced to nothing: `Limited Inc` keeps `limited`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
@@ -207,24 +209,43 @@ fn term_tokens(terms: &'static [&'static str]) -> Vec<Vec<&'static str>> {
     out
 }
 
-static TRAILING_TOKENS: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| term_tokens(TRAILING));
-static LEADING_TOKENS: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| term_tokens(LEADING));
+/// The legal-form terms by the token a match must hold at the name's edge (the last token
+/// for trailing terms, the first for leading ones), longest first: a name is compared with
+/// the few terms that can match it, not with the whole table.
+type TermIndex = HashMap<&'static str, Vec<Vec<&'static str>>>;
+
+fn index_terms(
+    terms: &'static [&'static str],
+    edge: for<'a> fn(&'a [&'static str]) -> Option<&'a &'static str>,
+) -> TermIndex {
+    let mut index: TermIndex = HashMap::new();
+    for term in term_tokens(terms) {
+        if let Some(&token) = edge(&term) {
+            index.entry(token).or_default().push(term);
+        }
+    }
+    index
+}
+
+static TRAILING_TOKENS: LazyLock<TermIndex> = LazyLock::new(|| index_terms(TRAILING, <[_]>::last));
+static LEADING_TOKENS: LazyLock<TermIndex> = LazyLock::new(|| index_terms(LEADING, <[_]>::first));
 
 /// Removes legal-form terms from the end (repeatedly, longest match first), then from the
 /// start, never removing the last remaining token.
 fn strip_legal_forms(tokens: &mut Vec<&str>) {
-    while let Some(n) = TRAILING_TOKENS
-        .iter()
-        .find(|t| t.len() < tokens.len() && tokens[tokens.len() - t.len()..] == t[..])
-        .map(Vec::len)
-    {
+    let longest = |index: &TermIndex, edge: Option<&&str>, fits: &dyn Fn(&[&str]) -> bool| {
+        edge.and_then(|e| index.get(e))
+            .and_then(|terms| terms.iter().find(|t| fits(t)))
+            .map(Vec::len)
+    };
+    while let Some(n) = longest(&TRAILING_TOKENS, tokens.last(), &|t| {
+        t.len() < tokens.len() && tokens[tokens.len() - t.len()..] == t[..]
+    }) {
         tokens.truncate(tokens.len() - n);
     }
-    while let Some(n) = LEADING_TOKENS
-        .iter()
-        .find(|t| t.len() < tokens.len() && tokens[..t.len()] == t[..])
-        .map(Vec::len)
-    {
+    while let Some(n) = longest(&LEADING_TOKENS, tokens.first(), &|t| {
+        t.len() < tokens.len() && tokens[..t.len()] == t[..]
+    }) {
         tokens.drain(..n);
     }
 }
@@ -292,6 +313,25 @@ const COUNTRY_ALIASES: &[(&str, &str)] = &[
 /// assert_eq!(normalize_country("Atlantis"), None);
 /// ```
 pub fn normalize_country(raw: &str) -> Option<&'static str> {
+    // A list holds few distinct country values: each thread remembers what it found, up to
+    // 1,024 values (then starts again), so a file of random values costs no more than now.
+    thread_local! {
+        static SEEN: RefCell<HashMap<String, Option<&'static str>>> = RefCell::new(HashMap::new());
+    }
+    if let Some(found) = SEEN.with_borrow(|seen| seen.get(raw).copied()) {
+        return found;
+    }
+    let found = country_code(raw);
+    SEEN.with_borrow_mut(|seen| {
+        if seen.len() >= 1024 {
+            seen.clear();
+        }
+        seen.insert(raw.to_owned(), found);
+    });
+    found
+}
+
+fn country_code(raw: &str) -> Option<&'static str> {
     let compact: String = fold_text(raw).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     if compact.is_empty() {
         return None;
@@ -300,4 +340,90 @@ pub fn normalize_country(raw: &str) -> Option<&'static str> {
         return Some(code);
     }
     celes::Country::from_str(&compact).ok().map(|c| c.alpha2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-thread memo of country values answers as the rules do, for values seen once
+    /// or again, and after it filled up and started again.
+    #[test]
+    fn the_country_memo_answers_as_the_rules_do() {
+        let values = [
+            "Germany",
+            "DE",
+            "deutschland",
+            "U.S.A.",
+            "  united kingdom ",
+            "Atlantis",
+            "",
+            "ÖSTERREICH",
+            "fr",
+        ];
+        let expected: Vec<_> = values.iter().map(|v| country_code(v)).collect();
+        assert_eq!(expected[..4], [Some("DE"), Some("DE"), Some("DE"), Some("US")]);
+        assert_eq!((expected[5], expected[6], expected[7]), (None, None, Some("AT")));
+        for round in 0..3 {
+            let got: Vec<_> = values.iter().map(|v| normalize_country(v)).collect();
+            assert_eq!(got, expected, "round {round}");
+            // Enough other values to fill the memo and make it start again.
+            for i in 0..1500 {
+                assert_eq!(normalize_country(&format!("nowhere {i}")), None);
+            }
+        }
+    }
+
+    /// The legal-form index strips what a scan of the whole table strips: the longest term
+    /// at the end, repeatedly, then at the start, never the last token.
+    #[test]
+    fn legal_forms_by_edge_token_strip_as_the_table_does() {
+        let scan = |name: &str| {
+            let mut tokens: Vec<&str> = name.split(' ').collect();
+            let trailing = term_tokens(TRAILING);
+            let leading = term_tokens(LEADING);
+            while let Some(n) = trailing
+                .iter()
+                .find(|t| t.len() < tokens.len() && tokens[tokens.len() - t.len()..] == t[..])
+                .map(Vec::len)
+            {
+                tokens.truncate(tokens.len() - n);
+            }
+            while let Some(n) = leading
+                .iter()
+                .find(|t| t.len() < tokens.len() && tokens[..t.len()] == t[..])
+                .map(Vec::len)
+            {
+                tokens.drain(..n);
+            }
+            tokens.join(" ")
+        };
+        let indexed = |name: &str| {
+            let mut tokens: Vec<&str> = name.split(' ').collect();
+            strip_legal_forms(&mut tokens);
+            tokens.join(" ")
+        };
+        let mut names: Vec<String> = [
+            "acme gmbh and co kg",
+            "gmbh",
+            "oy acme ab",
+            "acme public limited company",
+            "pt bank x tbk",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every term after a name and before it, and every term alone.
+        for t in TRAILING.iter().chain(LEADING) {
+            names.push(format!("acme {t}"));
+            names.push(format!("{t} acme"));
+            names.push(format!("acme {t} {t}"));
+            names.push(t.to_string());
+        }
+        for n in &names {
+            assert_eq!(indexed(n), scan(n), "{n}");
+        }
+        assert_eq!(indexed("acme gmbh and co kg"), "acme");
+        assert_eq!(indexed("gmbh"), "gmbh");
+    }
 }
