@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use mapping_core::net::{new_code, normalize_code, run_session, Declaration, NetRole};
+use mapping_core::net::{new_code, normalize_code, run_session_with, Declaration, NetRole};
 use mapping_core::party::Party;
 use mapping_core::psi::Progress;
 
@@ -109,6 +109,12 @@ fn run(
 ) -> anyhow::Result<Outcome> {
     let t0 = Instant::now();
     prepare_stream(&stream, live.timeout)?;
+    // When this side's own step fails while the partner's message arrives, the read on the
+    // partner ends at once (a partner that then falls silent cannot hold the session).
+    let for_stop = stream.try_clone()?;
+    let stop_reading: mapping_core::net::StopReading = Arc::new(move || {
+        let _ = for_stop.shutdown(std::net::Shutdown::Read);
+    });
     let per_read = Duration::from_secs(live.timeout.max(1));
     let until = Arc::new(Mutex::new(Some(Instant::now() + per_read)));
     let stream = Deadlined {
@@ -131,7 +137,7 @@ fn run(
             }
         });
         let result = with_pool(live.session.threads, || {
-            run_session(
+            run_session_with(
                 stream,
                 role,
                 party,
@@ -146,6 +152,7 @@ fn run(
                     }
                     bar.set_message(step.to_owned())
                 },
+                Some(stop_reading),
             )
         });
         done.store(true, Ordering::Relaxed);

@@ -222,6 +222,10 @@ struct Channel<S> {
     /// another ([`Channel::working_while`]): the receiving stops at the next frame instead of
     /// waiting for the rest of a message that will not be used.
     stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Ends a read that is waiting on the partner, called from the computing thread when its
+    /// work failed ([`run_session_with`]): a partner that falls silent after a bad first
+    /// part would otherwise hold the session until the read times out.
+    stop_reading: Option<StopReading>,
     /// How long [`Channel::abort`] waits for the partner's reason ([`DRAIN_FOR`]).
     drain_for: std::time::Duration,
 }
@@ -421,6 +425,7 @@ impl<S: Read + Write + Send> Channel<S> {
         let done = std::sync::atomic::AtomicBool::new(false);
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         self.stop = Some(stop.clone());
+        let stop_reading = self.stop_reading.clone();
         let this = &mut *self;
         let both = std::thread::scope(|scope| {
             let done = &done;
@@ -443,6 +448,10 @@ impl<S: Read + Write + Send> Channel<S> {
             let out = work();
             if out.is_err() {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                // A partner that sends nothing more must not keep the receiving waiting.
+                if let Some(stop_reading) = &stop_reading {
+                    stop_reading();
+                }
             }
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             let got = background
@@ -562,6 +571,7 @@ fn pair<S: Read + Write>(mut stream: S, role: NetRole, code: &str) -> Result<Cha
         received: 0,
         step_limit: step_limit(0),
         stop: None,
+        stop_reading: None,
         drain_for: DRAIN_FOR,
     })
 }
@@ -624,11 +634,33 @@ pub fn run_session<S: Read + Write + Send>(
     role: NetRole,
     party: &Party,
     code: &str,
+    decide: impl FnMut(&Declaration) -> bool,
+    step: impl FnMut(&str),
+) -> Result<Mapping> {
+    run_session_with(stream, role, party, code, decide, step, None)
+}
+
+/// How a transport ends a read that waits on the partner, from another thread: for a TCP
+/// stream, `shutdown(Shutdown::Read)` on a clone of it ([`run_session_with`]).
+pub type StopReading = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+/// [`run_session`], with a way to end a read that waits on the partner. When this side's
+/// own step fails while it is receiving the partner's next message (the first part of
+/// message 2 does not decode, say), `stop_reading` is called so that the receiving ends
+/// at once instead of at the partner's next frame, or at the read timeout if the partner
+/// falls silent; the partner is then told why and the session ends with this side's error.
+pub fn run_session_with<S: Read + Write + Send>(
+    stream: S,
+    role: NetRole,
+    party: &Party,
+    code: &str,
     mut decide: impl FnMut(&Declaration) -> bool,
     mut step: impl FnMut(&str),
+    stop_reading: Option<StopReading>,
 ) -> Result<Mapping> {
     step("pairing");
     let mut ch = pair(stream, role, code)?;
+    ch.stop_reading = stop_reading;
     step("paired: exchanging declarations");
     let mine = Declaration::of(party);
     let body = serde_json::to_vec(&mine).map_err(|e| Error::config(format!("declaration: {e}")))?;
@@ -1085,6 +1117,57 @@ mod tests {
         assert!(err.contains("value 1 is not a valid ristretto255 encoding"), "{err}");
         assert!(took < std::time::Duration::from_secs(8), "took {took:?}: {err}");
         // The partner is told why.
+        assert!(
+            heard.contains("the partner ended the session") && heard.contains("value 1 is not a valid"),
+            "{heard}"
+        );
+    }
+
+    /// A partner whose preview of message 2 does not decode and which then falls silent
+    /// (no frame, the connection left open) is refused at once when the transport can stop
+    /// a read (`run_session_with`, as `acctmap serve`/`connect` run it): not when the read
+    /// times out (120 s by default), nor never for a stream without a timeout. The partner
+    /// still hears the reason.
+    #[test]
+    fn a_bad_preview_then_silence_is_refused_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let a = party(40);
+            let stream = TcpStream::connect(addr).unwrap();
+            let for_stop = stream.try_clone().unwrap();
+            let stop: StopReading = std::sync::Arc::new(move || {
+                let _ = for_stop.shutdown(std::net::Shutdown::Read);
+            });
+            let t = std::time::Instant::now();
+            let e = run_session_with(
+                stream,
+                NetRole::Initiator,
+                &a,
+                "AAAA-BBBB-CCCC",
+                |_| true,
+                |_| {},
+                Some(stop),
+            )
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+            (e, t.elapsed())
+        });
+        let b = party(40);
+        let (mut ch, _, _, mut preview) = responder_at_preview(&listener, &b);
+        preview.points[32..64].fill(0xFF);
+        ch.send_message(&preview).unwrap();
+        // Silent from here on: only read what the initiator says, for at most 20 s (without
+        // the stop, the initiator would wait for this side until then).
+        ch.stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let heard = until_ended(&mut ch);
+        drop(ch);
+        let (err, took) = client.join().unwrap();
+        assert!(err.contains("value 1 is not a valid ristretto255 encoding"), "{err}");
+        assert!(took < std::time::Duration::from_secs(8), "took {took:?}: {err}");
         assert!(
             heard.contains("the partner ended the session") && heard.contains("value 1 is not a valid"),
             "{heard}"
