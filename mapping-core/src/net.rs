@@ -1016,24 +1016,39 @@ mod tests {
     }
 
     /// An initiator of 40 accounts running a whole session against `addr`, which must fail:
-    /// its error and how long it took.
-    fn failing_initiator(addr: std::net::SocketAddr) -> std::thread::JoinHandle<(String, std::time::Duration)> {
+    /// its error and how long it took. `stoppable`: it can end a read on its partner.
+    fn failing_initiator(
+        addr: std::net::SocketAddr,
+        stoppable: bool,
+    ) -> std::thread::JoinHandle<(String, std::time::Duration)> {
         std::thread::spawn(move || {
             let a = party(40);
+            let stream = TcpStream::connect(addr).unwrap();
+            // As `acctmap serve`/`connect` stop a read: the socket's reading side shut down.
+            let stop: Option<StopReading> = stoppable.then(|| {
+                let for_stop = stream.try_clone().unwrap();
+                std::sync::Arc::new(move || {
+                    let _ = for_stop.shutdown(std::net::Shutdown::Read);
+                }) as StopReading
+            });
             let t = std::time::Instant::now();
-            let e = run_session(
-                TcpStream::connect(addr).unwrap(),
-                NetRole::Initiator,
-                &a,
-                "AAAA-BBBB-CCCC",
-                |_| true,
-                |_| {},
-            )
-            .map(|_| ())
-            .unwrap_err()
-            .to_string();
+            let e = run_session_with(stream, NetRole::Initiator, &a, "AAAA-BBBB-CCCC", |_| true, |_| {}, stop)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
             (e, t.elapsed())
         })
+    }
+
+    /// What a test initiator and its partner must see after a preview whose value 1 does
+    /// not decode: that reason, soon, and the partner told it.
+    fn assert_bad_preview_refused(err: &str, took: std::time::Duration, heard: &str) {
+        assert!(err.contains("value 1 is not a valid ristretto255 encoding"), "{err}");
+        assert!(took < std::time::Duration::from_secs(8), "took {took:?}: {err}");
+        assert!(
+            heard.contains("the partner ended the session") && heard.contains("value 1 is not a valid"),
+            "{heard}"
+        );
     }
 
     /// A hand-driven responder of 40 accounts: paired and declared, message 1 received, its
@@ -1071,7 +1086,7 @@ mod tests {
     fn a_message_2_unlike_its_preview_is_refused() {
         for lie in 0..2 {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let client = failing_initiator(listener.local_addr().unwrap());
+            let client = failing_initiator(listener.local_addr().unwrap(), false);
             let b = party(40);
             let (mut ch, m1, prepared, mut preview) = responder_at_preview(&listener, &b);
             let (_, m2) = b.respond_prepared(prepared, &m1).unwrap();
@@ -1101,7 +1116,7 @@ mod tests {
     #[test]
     fn a_bad_preview_is_refused_without_waiting_for_the_rest() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = failing_initiator(listener.local_addr().unwrap());
+        let client = failing_initiator(listener.local_addr().unwrap(), false);
         let b = party(40);
         let (mut ch, _, _, mut preview) = responder_at_preview(&listener, &b);
         preview.points[32..64].fill(0xFF);
@@ -1114,46 +1129,18 @@ mod tests {
         let heard = until_ended(&mut ch);
         drop(ch);
         let (err, took) = client.join().unwrap();
-        assert!(err.contains("value 1 is not a valid ristretto255 encoding"), "{err}");
-        assert!(took < std::time::Duration::from_secs(8), "took {took:?}: {err}");
-        // The partner is told why.
-        assert!(
-            heard.contains("the partner ended the session") && heard.contains("value 1 is not a valid"),
-            "{heard}"
-        );
+        assert_bad_preview_refused(&err, took, &heard);
     }
 
     /// A partner whose preview of message 2 does not decode and which then falls silent
     /// (no frame, the connection left open) is refused at once when the transport can stop
     /// a read (`run_session_with`, as `acctmap serve`/`connect` run it): not when the read
-    /// times out (120 s by default), nor never for a stream without a timeout. The partner
+    /// times out (120 s by default; on a stream without a timeout, never). The partner
     /// still hears the reason.
     #[test]
     fn a_bad_preview_then_silence_is_refused_at_once() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let client = std::thread::spawn(move || {
-            let a = party(40);
-            let stream = TcpStream::connect(addr).unwrap();
-            let for_stop = stream.try_clone().unwrap();
-            let stop: StopReading = std::sync::Arc::new(move || {
-                let _ = for_stop.shutdown(std::net::Shutdown::Read);
-            });
-            let t = std::time::Instant::now();
-            let e = run_session_with(
-                stream,
-                NetRole::Initiator,
-                &a,
-                "AAAA-BBBB-CCCC",
-                |_| true,
-                |_| {},
-                Some(stop),
-            )
-            .map(|_| ())
-            .unwrap_err()
-            .to_string();
-            (e, t.elapsed())
-        });
+        let client = failing_initiator(listener.local_addr().unwrap(), true);
         let b = party(40);
         let (mut ch, _, _, mut preview) = responder_at_preview(&listener, &b);
         preview.points[32..64].fill(0xFF);
@@ -1166,12 +1153,7 @@ mod tests {
         let heard = until_ended(&mut ch);
         drop(ch);
         let (err, took) = client.join().unwrap();
-        assert!(err.contains("value 1 is not a valid ristretto255 encoding"), "{err}");
-        assert!(took < std::time::Duration::from_secs(8), "took {took:?}: {err}");
-        assert!(
-            heard.contains("the partner ended the session") && heard.contains("value 1 is not a valid"),
-            "{heard}"
-        );
+        assert_bad_preview_refused(&err, took, &heard);
     }
 
     /// After this side ends a session with its reason, a partner that answers with "still

@@ -233,19 +233,20 @@ static LEADING_TOKENS: LazyLock<TermIndex> = LazyLock::new(|| index_terms(LEADIN
 /// Removes legal-form terms from the end (repeatedly, longest match first), then from the
 /// start, never removing the last remaining token.
 fn strip_legal_forms(tokens: &mut Vec<&str>) {
-    let longest = |index: &TermIndex, edge: Option<&&str>, fits: &dyn Fn(&[&str]) -> bool| {
-        edge.and_then(|e| index.get(e))
-            .and_then(|terms| terms.iter().find(|t| fits(t)))
-            .map(Vec::len)
-    };
-    while let Some(n) = longest(&TRAILING_TOKENS, tokens.last(), &|t| {
-        t.len() < tokens.len() && tokens[tokens.len() - t.len()..] == t[..]
-    }) {
+    while let Some(n) = tokens
+        .last()
+        .and_then(|last| TRAILING_TOKENS.get(last))
+        .and_then(|terms| terms.iter().find(|t| t.len() < tokens.len() && tokens.ends_with(t)))
+        .map(Vec::len)
+    {
         tokens.truncate(tokens.len() - n);
     }
-    while let Some(n) = longest(&LEADING_TOKENS, tokens.first(), &|t| {
-        t.len() < tokens.len() && tokens[..t.len()] == t[..]
-    }) {
+    while let Some(n) = tokens
+        .first()
+        .and_then(|first| LEADING_TOKENS.get(first))
+        .and_then(|terms| terms.iter().find(|t| t.len() < tokens.len() && tokens.starts_with(t)))
+        .map(Vec::len)
+    {
         tokens.drain(..n);
     }
 }
