@@ -187,8 +187,10 @@ fn report(c: &mut Criterion) {
     let (ini, m1) = a.start().expect("start");
     let (resp, m2) = b.respond(&m1).expect("respond");
     let (fin, m3) = a.finish(ini, &m2).expect("finish");
-    let (_, m4) = b.complete_responder(resp, &m3).expect("complete");
-    let mapping = a.complete_initiator(fin, &m4).expect("complete");
+    let (cmp, m4) = b.compare(resp, &m3).expect("compare");
+    let (dec, m5) = a.decide(fin, &m4).expect("decide");
+    let (_, m6) = b.complete_responder(cmp, &m5).expect("complete");
+    let mapping = a.complete_initiator(dec, &m6).expect("complete");
     let kept = {
         let d = ingest::read_path(&dir.join("a.csv"), &IngestOptions::new()).expect("ingest");
         PreparedList::build(d, &KeyConfig::new())

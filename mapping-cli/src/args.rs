@@ -27,11 +27,13 @@ pub enum Command {
     Start(StartArgs),
     /// File exchange, step 2 (responder): answer the partner's step-1 message.
     Respond(RespondArgs),
-    /// File exchange, step 3 (initiator): read the partner's reply, learn the matches, write
-    /// the step-3 message.
-    Finish(FinishArgs),
-    /// File exchange, last step (both sides): read the partner's last message, write the
-    /// report, delete the session state.
+    /// File exchange, steps 3 to 5 (the initiator's 3 and 5, the responder's 4): read the
+    /// partner's message, write the next one (`finish` is another name for it).
+    #[command(alias = "finish")]
+    Continue(ContinueArgs),
+    /// File exchange, last step (both sides): read the partner's last message (step 5 for
+    /// the responder, who writes step 6; step 6 for the initiator), write the report, delete
+    /// the session state.
     Complete(CompleteArgs),
     /// Show exactly what a protocol message discloses, before you send it.
     Inspect(InspectArgs),
@@ -374,14 +376,14 @@ pub struct RespondArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct FinishArgs {
-    /// The partner's step-2 reply.
+pub struct ContinueArgs {
+    /// The partner's last message (step 2 or 4 for the initiator, step 3 for the responder).
     #[arg(long)]
     pub reply: PathBuf,
-    /// Where to write the step-3 message.
-    #[arg(long, default_value = "acctmap-3.msg")]
-    pub message: PathBuf,
-    /// Session state file from `acctmap start`.
+    /// Where to write the next message (default: acctmap-N.msg for step N).
+    #[arg(long)]
+    pub message: Option<PathBuf>,
+    /// Session state file from `acctmap start` or `acctmap respond`.
     #[arg(long, default_value = "acctmap.state")]
     pub state: PathBuf,
     #[command(flatten)]
@@ -390,11 +392,11 @@ pub struct FinishArgs {
 
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
-    /// The partner's last message (step 3 for the responder, step 4 for the initiator).
+    /// The partner's last message (step 5 for the responder, step 6 for the initiator).
     #[arg(long)]
     pub reply: PathBuf,
-    /// Responder only: where to write the step-4 message for the partner.
-    #[arg(long, default_value = "acctmap-4.msg")]
+    /// Responder only: where to write the step-6 message for the partner.
+    #[arg(long, default_value = "acctmap-6.msg")]
     pub message: PathBuf,
     /// Session state file.
     #[arg(long, default_value = "acctmap.state")]

@@ -112,7 +112,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         pb = pb.with_hash_cache(dir);
     }
 
-    say("protocol: four messages between two in-process parties");
+    say("protocol: six messages between two in-process parties");
     reset_peak();
     let t = Instant::now();
     let mut wire_seconds = 0.0;
@@ -276,7 +276,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What `bench --live` measures: the four messages between two parties that each have
+/// What `bench --live` measures: the six messages between two parties that each have
 /// their own threads (half of the machine each, as two machines would), first in strict
 /// rounds (each message whole before the next step), then as a live session over loopback
 /// TCP, which overlaps the two sides' work (docs/protocol.md, "Live sessions").
@@ -288,7 +288,7 @@ struct Live {
     matched_pairs: u64,
 }
 
-/// The four messages in strict rounds, each step on its party's pool, every message through
+/// The six messages in strict rounds, each step on its party's pool, every message through
 /// `wire` (encoded and decoded, as between two machines) and dropped once used.
 fn strict_rounds(
     pa: &Party,
@@ -304,10 +304,16 @@ fn strict_rounds(
     let (fin, m3) = pool_a.install(|| pa.finish(ini, &m2))?;
     drop(m2);
     let m3 = pool_b.install(|| wire(m3))?;
-    let (mb, m4) = pool_b.install(|| pb.complete_responder(resp, &m3))?;
+    let (cmp, m4) = pool_b.install(|| pb.compare(resp, &m3))?;
     drop(m3);
     let m4 = pool_a.install(|| wire(m4))?;
-    let ma = pool_a.install(|| pa.complete_initiator(fin, &m4))?;
+    let (dec, m5) = pool_a.install(|| pa.decide(fin, &m4))?;
+    drop(m4);
+    let m5 = pool_b.install(|| wire(m5))?;
+    let (mb, m6) = pool_b.install(|| pb.complete_responder(cmp, &m5))?;
+    drop(m5);
+    let m6 = pool_a.install(|| wire(m6))?;
+    let ma = pool_a.install(|| pa.complete_initiator(dec, &m6))?;
     Ok((ma, mb))
 }
 

@@ -1,4 +1,4 @@
-//! `overlap`, the file exchange (`start`, `respond`, `finish`, `complete`) and `inspect`.
+//! `overlap`, the file exchange (`start`, `respond`, `continue`, `complete`) and `inspect`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,14 +7,16 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use mapping_core::history::{self, History};
 use mapping_core::matching::Mapping;
-use mapping_core::party::{Finished, Party, Responded};
+use mapping_core::party::{Compared, Decided, Finished, Party, Responded};
 use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{Initiator, Message, Mode, Progress};
 use mapping_core::report::Report;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::args::{CompleteArgs, FinishArgs, InputArgs, InspectArgs, OverlapArgs, RespondArgs, SessionArgs, StartArgs};
+use crate::args::{
+    CompleteArgs, ContinueArgs, InputArgs, InspectArgs, OverlapArgs, RespondArgs, SessionArgs, StartArgs,
+};
 use crate::normalize::prepare_streamed;
 use crate::output;
 
@@ -73,8 +75,9 @@ fn write_message(path: &Path, msg: &Message) -> anyhow::Result<()> {
 /// Reads a partner's message file, refusing one larger than any message within your limits:
 /// `max_accounts` partner accounts with points (0 when the step has none), `own_slots`
 /// returned values, and shared records for up to `partner_max` partner accounts. Each
-/// counts twice: an account shared with its overlaps may be in both sub-sessions.
-fn read_message(path: &Path, max_accounts: u64, own_slots: u64, partner_max: u64) -> anyhow::Result<Message> {
+/// counts twice: an account shared with its overlaps may be in both sub-sessions. A
+/// message of another step than `step` is named as such before its limits are applied.
+fn read_message(path: &Path, step: u8, max_accounts: u64, own_slots: u64, partner_max: u64) -> anyhow::Result<Message> {
     let limit = (300u64 << 20)
         .saturating_add(max_accounts.saturating_mul(2 * 16 * 32))
         .saturating_add(own_slots.saturating_mul(2 * 32))
@@ -82,14 +85,22 @@ fn read_message(path: &Path, max_accounts: u64, own_slots: u64, partner_max: u64
     // The read itself is bounded: a pipe or /dev/zero has no length to check first.
     let bytes =
         mapping_core::files::read_bounded(path, limit).with_context(|| format!("reading {}", path.display()))?;
+    if let Some(&kind) = bytes.get(7).filter(|_| bytes.starts_with(mapping_core::psi::MAGIC)) {
+        if kind != step && (1..=6).contains(&kind) {
+            bail!(
+                "{}: expected the partner's step-{step} message, got a step-{kind} message",
+                path.display()
+            );
+        }
+    }
     Message::decode(&bytes, max_accounts).with_context(|| format!("{}", path.display()))
 }
 
 // ---------------------------------------------------------------- state file
 
 const STATE_FORMAT: &str = "acctmap-session-state";
-/// 2: protocol v3 (the responder's state holds both sub-sessions).
-const STATE_VERSION: u32 = 2;
+/// 3: protocol v4 (six messages; every step's state in `psi_state`).
+const STATE_VERSION: u32 = 3;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StateFile {
@@ -103,10 +114,9 @@ struct StateFile {
     policy: Option<PathBuf>,
     max_peer_accounts: Option<u64>,
     fingerprint: String,
-    /// Hex of the protocol state, secret key included (steps started / responded).
+    /// Hex of the protocol state: after `start`, `respond` and the initiator's step 3 it
+    /// holds a session key; after steps 4 and 5 it holds none.
     psi_state: Option<String>,
-    /// The initiator's result while waiting for message 4 (no secret).
-    finished: Option<Finished>,
 }
 
 impl StateFile {
@@ -144,7 +154,6 @@ impl StateFile {
             max_peer_accounts: args.max_peer_accounts,
             fingerprint: party.fingerprint(),
             psi_state: Some(hex(psi_state).to_string()),
-            finished: None,
         }
     }
 }
@@ -430,25 +439,27 @@ pub fn overlap(args: OverlapArgs) -> anyhow::Result<()> {
         // Each message goes through its encoding, as it would between two machines.
         let wire = |m: Message, max: u64| Message::decode_vec(m.into_bytes(), max);
         let k = a.list().config.slots as u64;
-        let (ini, m1) = output::track(&progress, sa, k, "step 1/4: blinding your keys", quiet, || a.start())?;
+        let (ini, m1) = output::track(&progress, sa, k, "step 1/6: blinding your keys", quiet, || a.start())?;
         let m1 = wire(m1, b.policy().max_peer_accounts)?;
         let (resp, m2) = output::track(
             &progress,
             sa + sb,
             k,
-            "step 2/4: the partner blinds and proves",
+            "step 2/6: the partner blinds and proves",
             quiet,
             || b.respond(&m1),
         )?;
         drop(m1);
         let m2 = wire(m2, a.policy().max_peer_accounts)?;
-        let (fin, m3) = output::track(&progress, sb, k, "step 3/4: checking proofs, matching", quiet, || {
+        let (fin, m3) = output::track(&progress, sb, k, "step 3/6: checking proofs, matching", quiet, || {
             a.finish(ini, &m2)
         })?;
         drop(m2);
-        let last = output::spinner("step 4/4: the partner checks proofs, records", quiet);
-        let (mapping_b, m4) = b.complete_responder(resp, &wire(m3, u64::MAX)?)?;
-        let mapping_a = a.complete_initiator(fin, &wire(m4, u64::MAX)?)?;
+        let last = output::spinner("steps 4-6/6: comparing the candidate pairs, deciding, records", quiet);
+        let (cmp, m4) = b.compare(resp, &wire(m3, u64::MAX)?)?;
+        let (dec, m5) = a.decide(fin, &wire(m4, u64::MAX)?)?;
+        let (mapping_b, m6) = b.complete_responder(cmp, &wire(m5, u64::MAX)?)?;
+        let mapping_a = a.complete_initiator(dec, &wire(m6, u64::MAX)?)?;
         last.finish_and_clear();
         Ok((a, b, mapping_a, mapping_b))
     })??;
@@ -503,7 +514,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
 pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
     refuse_running_session(&args.state)?;
     let policy = load_policy(args.session.policy.as_deref(), &args.session)?;
-    let msg1 = read_message(&args.to, policy.max_peer_accounts, 0, 0)?;
+    let msg1 = read_message(&args.to, 1, policy.max_peer_accounts, 0, 0)?;
     let progress = Progress::new();
     let (party, resp, msg2) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let party = build_party(&args.accounts, &args.input, policy, args.session.cache.as_deref())?
@@ -532,7 +543,7 @@ pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
     if !args.session.quiet {
         eprint!("{}", msg2.summary());
         eprintln!(
-            "\nwrote {} for your partner; they run `acctmap finish --reply {}`, then send you a step-3 message for `acctmap complete`.",
+            "\nwrote {} for your partner; they run `acctmap continue --reply {}`, then send you a step-3 message for `acctmap continue`.",
             args.message.display(),
             args.message.display()
         );
@@ -540,107 +551,171 @@ pub fn respond(args: RespondArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn finish(args: FinishArgs) -> anyhow::Result<()> {
-    let mut state = load_state(&args.state)?;
-    match (state.role.as_str(), state.step.as_str()) {
-        ("initiator", "started") => {}
-        ("initiator", "finished") => bail!(
-            "`acctmap finish` already ran for session {}; run `acctmap complete --reply STEP4.msg` with the partner's last message",
-            state.session
-        ),
-        ("responder", _) => bail!("{} is the responder's state; the responder runs `acctmap complete`", args.state.display()),
-        (role, step) => bail!("{}: unexpected session state {role}/{step}", args.state.display()),
-    }
-    let t0 = Instant::now();
-    let bar = output::spinner("matching", args.session.quiet);
-    let (finished, msg3) = with_pool(args.session.threads, || -> anyhow::Result<_> {
-        let party = rebuild_party(&state, &args.session)?;
-        let msg2 = read_message(
-            &args.reply,
-            party.policy().max_peer_accounts,
-            party.slots_in_session(),
+/// The step a state file is at, and what runs next.
+fn next_step(state: &StateFile, path: &Path) -> anyhow::Result<u8> {
+    Ok(match (state.role.as_str(), state.step.as_str()) {
+        ("initiator", "started") => 3,
+        ("responder", "responded") => 4,
+        ("initiator", "finished") => 5,
+        ("responder", "compared") => 6,
+        ("initiator", "decided") => 7,
+        (role, step) => bail!("{}: unexpected session state {role}/{step}", path.display()),
+    })
+}
+
+/// The message a step reads (the partner's previous one).
+fn read_reply(party: &Party, reply: &Path, step: u8, candidates: u64) -> anyhow::Result<Message> {
+    let max = party.policy().max_peer_accounts;
+    let own = party.slots_in_session();
+    match step {
+        // Message 2: the partner's points and our values.
+        3 => read_message(reply, 2, max, own, 0),
+        // Message 3: our values, the partner's counts points, and its pair-round entries
+        // (at most four candidates per own slot).
+        4 => {
+            let cap = own.saturating_mul(4);
+            read_message(reply, 3, max.max(cap), own.saturating_add(cap), max)
+        }
+        // Message 4: the pair round's reply (one entry per candidate), our counts values.
+        5 => read_message(
+            reply,
+            4,
+            candidates,
+            own.saturating_add(candidates.saturating_mul(3)),
             0,
-        )?;
+        ),
+        // Message 5: the pair round's last values and the partner's records.
+        6 => read_message(reply, 5, 0, candidates.saturating_mul(3), max),
+        // Message 6: the partner's records.
+        _ => read_message(reply, 6, 0, 0, max),
+    }
+}
+
+/// `acctmap continue`: the middle steps of the file exchange (3 and 5 for the initiator, 4
+/// for the responder): reads the partner's message, writes the next one.
+pub fn continue_session(args: ContinueArgs) -> anyhow::Result<()> {
+    let mut state = load_state(&args.state)?;
+    let step = next_step(&state, &args.state)?;
+    if step > 5 {
+        bail!(
+            "the next step of session {} is the last: run `acctmap complete --reply STEP{}.msg`",
+            state.session,
+            step - 1
+        );
+    }
+    let message = args
+        .message
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("acctmap-{step}.msg")));
+    let t0 = Instant::now();
+    let bar = output::spinner(
+        match step {
+            3 => "checking proofs, matching",
+            4 => "checking proofs, comparing the candidate pairs",
+            _ => "deciding",
+        },
+        args.session.quiet,
+    );
+    let (saved, msg, candidates) = with_pool(args.session.threads, || -> anyhow::Result<_> {
+        let party = rebuild_party(&state, &args.session)?;
         let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
-        let ini = Initiator::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
-        party
-            .finish(ini, &msg2)
-            .with_context(|| format!("{}", args.reply.display()))
+        let in_state = |e: mapping_core::Error| anyhow::Error::new(e).context(format!("{}", args.state.display()));
+        let in_reply = |e: mapping_core::Error| anyhow::Error::new(e).context(format!("{}", args.reply.display()));
+        Ok(match step {
+            3 => {
+                let msg2 = read_reply(&party, &args.reply, step, 0)?;
+                let ini = Initiator::load(&bytes).map_err(in_state)?;
+                let (fin, msg3) = party.finish(ini, &msg2).map_err(in_reply)?;
+                (fin.save(), msg3, fin.candidates())
+            }
+            4 => {
+                let msg3 = read_reply(&party, &args.reply, step, 0)?;
+                let resp = Responded::load(&bytes).map_err(in_state)?;
+                let (cmp, msg4) = party.compare(resp, &msg3).map_err(in_reply)?;
+                (cmp.save(), msg4, cmp.candidates())
+            }
+            _ => {
+                let fin = Finished::load(&bytes).map_err(in_state)?;
+                let msg4 = read_reply(&party, &args.reply, step, fin.candidates())?;
+                let (dec, msg5) = party.decide(fin, &msg4).map_err(in_reply)?;
+                (dec.save(), msg5, 0)
+            }
+        })
     })??;
     bar.finish_and_clear();
-    write_message(&args.message, &msg3)?;
-    state.step = "finished".into();
+    state.step = match step {
+        3 => "finished",
+        4 => "compared",
+        _ => "decided",
+    }
+    .into();
     if let Some(s) = state.psi_state.as_mut() {
         zeroize::Zeroize::zeroize(s);
     }
-    state.psi_state = None; // the session key is no longer needed: it leaves the state file
-    state.finished = Some(finished);
-    save_state(&args.state, &state)?;
+    // Step 3's state holds the pair round's key; steps 4 and 5 hold none.
+    state.psi_state = Some(hex(&saved).to_string());
+    save_state_then_message(&args.state, &state, &message, &msg)?;
     if args.session.json {
-        return print_step_json("finish", &msg3, &args.message, Some(&args.state));
+        return print_step_json(&format!("step {step}"), &msg, &message, Some(&args.state));
     }
     if !args.session.quiet {
-        eprint!("{}", msg3.summary());
+        eprint!("{}", msg.summary());
+        let partner = if step == 5 { "complete" } else { "continue" };
+        let yours = if step == 3 { "continue" } else { "complete" };
         eprintln!(
-            "\nwrote {} for your partner ({:.2} s); they run `acctmap complete --reply {}` and send you a step-4 message;\nthen run `acctmap complete --reply STEP4.msg` to write your report.",
-            args.message.display(),
+            "\nwrote {} for your partner ({:.2} s{}); they run `acctmap {partner} --reply {}` and send you a step-{} message;\nthen run `acctmap {yours} --reply STEP{}.msg`.",
+            message.display(),
             t0.elapsed().as_secs_f64(),
-            args.message.display()
+            if candidates > 0 {
+                format!(", {candidates} candidate pairs compared")
+            } else {
+                String::new()
+            },
+            message.display(),
+            step + 1,
+            step + 1
         );
     }
     Ok(())
 }
 
+/// `acctmap complete`: the last step of either side (6 for the responder, who also writes
+/// message 6; the initiator's after message 6): writes the report, deletes the state.
 pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     let state = load_state(&args.state)?;
     check_out_dir(&args.out)?;
+    let step = next_step(&state, &args.state)?;
+    if step < 6 {
+        bail!(
+            "session {} is at step {step}, not the last: run `acctmap continue --reply STEP{}.msg` first",
+            state.session,
+            step - 1
+        );
+    }
     let t0 = Instant::now();
-    let bar = output::spinner("matching", args.session.quiet);
-    let (party, mapping, msg4) = match (state.role.as_str(), state.step.as_str()) {
-        ("responder", "responded") => with_pool(args.session.threads, || -> anyhow::Result<_> {
-            let party = rebuild_party(&state, &args.session)?;
-            // Message 3 carries the initiator's points of the counts sub-session, if any.
-            let msg3 = read_message(
-                &args.reply,
-                party.policy().max_peer_accounts,
-                party.slots_in_session(),
-                party.policy().max_peer_accounts,
-            )?;
-            let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
-            let resp = Responded::load(&bytes).with_context(|| format!("{}", args.state.display()))?;
-            let (mapping, msg4) = party
-                .complete_responder(resp, &msg3)
-                .with_context(|| format!("{}", args.reply.display()))?;
-            Ok((party, mapping, Some(msg4)))
-        })??,
-        ("initiator", "finished") => {
-            let party = rebuild_party(&state, &args.session)?;
-            // Message 4 carries the values returned in the counts sub-session, if any.
-            let msg4 = read_message(
-                &args.reply,
-                0,
-                party.slots_in_session(),
-                party.policy().max_peer_accounts,
-            )?;
-            let finished = state
-                .finished
-                .clone()
-                .ok_or_else(|| anyhow::anyhow!("{}: invalid contents", args.state.display()))?;
-            let mapping = party
-                .complete_initiator(finished, &msg4)
-                .with_context(|| format!("{}", args.reply.display()))?;
+    let bar = output::spinner("deciding", args.session.quiet);
+    let (party, mapping, msg6) = with_pool(args.session.threads, || -> anyhow::Result<_> {
+        let party = rebuild_party(&state, &args.session)?;
+        let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
+        let in_state = |e: mapping_core::Error| anyhow::Error::new(e).context(format!("{}", args.state.display()));
+        let in_reply = |e: mapping_core::Error| anyhow::Error::new(e).context(format!("{}", args.reply.display()));
+        Ok(if step == 6 {
+            let cmp = Compared::load(&bytes).map_err(in_state)?;
+            let msg5 = read_reply(&party, &args.reply, step, cmp.candidates())?;
+            let (mapping, msg6) = party.complete_responder(cmp, &msg5).map_err(in_reply)?;
+            (party, mapping, Some(msg6))
+        } else {
+            let dec = Decided::load(&bytes).map_err(in_state)?;
+            let msg6 = read_reply(&party, &args.reply, step, 0)?;
+            let mapping = party.complete_initiator(dec, &msg6).map_err(in_reply)?;
             (party, mapping, None)
-        }
-        ("initiator", "started") => {
-            bail!("run `acctmap finish --reply STEP2.msg` first: this session has not received the partner's reply")
-        }
-        (role, step) => bail!("{}: unexpected session state {role}/{step}", args.state.display()),
-    };
+        })
+    })??;
     bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();
     let (report, written) = write_report(&party, &mapping, &args.out, seconds, &args.session)?;
-    if let Some(msg4) = &msg4 {
-        write_message(&args.message, msg4)?;
+    if let Some(msg6) = &msg6 {
+        write_message(&args.message, msg6)?;
     }
     std::fs::remove_file(&args.state).with_context(|| format!("deleting {}", args.state.display()))?;
     let title = format!(
@@ -649,7 +724,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
         state.session
     );
     print_summary(&title, &report, &args.out, &written, &args.session)?;
-    if let (Some(_), false) = (&msg4, args.session.quiet) {
+    if let (Some(_), false) = (&msg6, args.session.quiet) {
         eprintln!(
             "wrote {} for your partner: they run `acctmap complete --reply {}` for their report. Session state deleted.",
             args.message.display(),
@@ -659,8 +734,26 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A nested part of a message (the counts sub-session's or the pair round's), for `inspect --json`.
+fn part_json(c: &Message) -> serde_json::Value {
+    serde_json::json!({
+        "step": c.kind.step(),
+        "session": hex(&c.session).to_string(),
+        "mode": c.mode,
+        "sender_accounts": c.accounts(),
+        "sender_populations": c.populations,
+        "blinded_points": c.points.len() / 32,
+        "returned_values": c.returned_count(),
+        "key_commitment": (c.commitment != [0u8; 32]).then(|| hex(&c.commitment).to_string()),
+        "proofs": c.proofs.len() / mapping_core::psi::PROOF_BYTES,
+    })
+}
+
 pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let msg = read_message(&args.message, u64::MAX, u64::MAX, u64::MAX)?; // your own file: no partner limits
+    // Your own file: no partner limits, any step.
+    let bytes = mapping_core::files::read_bounded(&args.message, u64::MAX)
+        .with_context(|| format!("reading {}", args.message.display()))?;
+    let msg = Message::decode(&bytes, u64::MAX).with_context(|| format!("{}", args.message.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {
@@ -683,16 +776,8 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
             "key_commitment": (msg.commitment != [0u8; 32]).then(|| hex(&msg.commitment).to_string()),
             "proofs": msg.proofs.len() / mapping_core::psi::PROOF_BYTES,
             "counted_populations": msg.counted,
-            "counts_part": msg.counts.as_ref().map(|c| serde_json::json!({
-                "step": c.kind.step(),
-                "session": hex(&c.session).to_string(),
-                "mode": c.mode,
-                "sender_populations": c.populations,
-                "blinded_points": c.points.len() / 32,
-                "returned_values": c.returned_count(),
-                "key_commitment": (c.commitment != [0u8; 32]).then(|| hex(&c.commitment).to_string()),
-                "proofs": c.proofs.len() / mapping_core::psi::PROOF_BYTES,
-            })),
+            "counts_part": msg.counts.as_deref().map(part_json),
+            "pair_part": msg.pairs.as_deref().map(part_json),
             "shared_records": records,
             "partner_learns": msg.partner_learns(),
         });

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         Command::Overlap(a) => exchange::overlap(a),
         Command::Start(a) => exchange::start(a),
         Command::Respond(a) => exchange::respond(a),
-        Command::Finish(a) => exchange::finish(a),
+        Command::Continue(a) => exchange::continue_session(a),
         Command::Complete(a) => exchange::complete(a),
         Command::Inspect(a) => exchange::inspect(a),
         Command::Bench(a) => bench::run(a),

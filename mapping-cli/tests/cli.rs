@@ -159,25 +159,31 @@ fn file_exchange_equals_overlap_and_refuses_misuse() {
     ));
     let state_before = std::fs::read(dir.join("a.state")).unwrap();
 
-    // Out of order: complete before finish.
+    // Out of order: complete before continue.
     fails(
         &run(
             bin().args(["complete", "--reply", "m2.msg", "--state", "a.state"]),
             &dir,
         ),
-        "run `acctmap finish",
+        "run `acctmap continue",
     );
-    // The responder's state in the initiator's step.
+    // The responder's state with the initiator's message: it waits for step 3.
     fails(
-        &run(bin().args(["finish", "--reply", "m2.msg", "--state", "b.state"]), &dir),
-        "responder's state",
+        &run(
+            bin().args(["continue", "--reply", "m2.msg", "--state", "b.state"]),
+            &dir,
+        ),
+        "expected the partner's step-3 message, got a step-2 message",
     );
     // A tampered message.
     let mut bad = std::fs::read(dir.join("m2.msg")).unwrap();
     bad[300] ^= 0x40;
     std::fs::write(dir.join("bad.msg"), &bad).unwrap();
     fails(
-        &run(bin().args(["finish", "--reply", "bad.msg", "--state", "a.state"]), &dir),
+        &run(
+            bin().args(["continue", "--reply", "bad.msg", "--state", "a.state"]),
+            &dir,
+        ),
         "checksum mismatch",
     );
     // Another session's reply.
@@ -196,7 +202,10 @@ fn file_exchange_equals_overlap_and_refuses_misuse() {
         &dir,
     ));
     fails(
-        &run(bin().args(["finish", "--reply", "x2.msg", "--state", "a.state"]), &dir),
+        &run(
+            bin().args(["continue", "--reply", "x2.msg", "--state", "a.state"]),
+            &dir,
+        ),
         "belongs to session",
     );
     // A tampered state file.
@@ -205,13 +214,17 @@ fn file_exchange_equals_overlap_and_refuses_misuse() {
     st[at] = if st[at] == b'a' { b'b' } else { b'a' };
     std::fs::write(dir.join("t.state"), &st).unwrap();
     fails(
-        &run(bin().args(["finish", "--reply", "m2.msg", "--state", "t.state"]), &dir),
+        &run(
+            bin().args(["continue", "--reply", "m2.msg", "--state", "t.state"]),
+            &dir,
+        ),
         "corrupted or was changed",
     );
     // None of the refusals changed anything.
     assert_eq!(std::fs::read(dir.join("a.state")).unwrap(), state_before);
     assert!(!dir.join("acctmap-3.msg").exists());
 
+    // `finish` is the old name of `continue`.
     ok(&run(
         bin().args([
             "finish",
@@ -226,29 +239,74 @@ fn file_exchange_equals_overlap_and_refuses_misuse() {
         &dir,
     ));
     let st = std::fs::read_to_string(dir.join("a.state")).unwrap();
-    assert!(
-        st.contains("\"psi_state\":null"),
-        "the key leaves the state after finish"
-    );
-    // Twice.
+    assert!(st.contains("\"step\":\"finished\""), "{st}");
+    // Twice: the session now waits for step 4.
     fails(
-        &run(bin().args(["finish", "--reply", "m2.msg", "--state", "a.state"]), &dir),
-        "already ran",
+        &run(
+            bin().args(["continue", "--reply", "m2.msg", "--state", "a.state"]),
+            &dir,
+        ),
+        "expected the partner's step-4 message, got a step-2 message",
     );
 
+    // Message 3 carries no records: they wait for the decisions (messages 5 and 6). It
+    // starts the pair round over the candidates that no domain decides.
     let out = ok(&run(bin().args(["inspect", "m3.msg", "--json"]), &dir));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["step"], 3);
-    assert_eq!(v["shared_records"].as_array().unwrap().len(), 868);
+    assert!(v["shared_records"].is_null());
+    let entries = v["pair_part"]["sender_accounts"].as_u64().unwrap();
+    assert!((100..900).contains(&entries), "{entries}");
+    assert_eq!(v["pair_part"]["blinded_points"].as_u64(), Some(entries * 3));
+
+    ok(&run(
+        bin().args([
+            "continue",
+            "--reply",
+            "m3.msg",
+            "--message",
+            "m4.msg",
+            "--state",
+            "b.state",
+            "-q",
+        ]),
+        &dir,
+    ));
+    ok(&run(
+        bin().args([
+            "continue",
+            "--reply",
+            "m4.msg",
+            "--message",
+            "m5.msg",
+            "--state",
+            "a.state",
+            "-q",
+        ]),
+        &dir,
+    ));
+    let out = ok(&run(bin().args(["inspect", "m5.msg", "--json"]), &dir));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["step"], 5);
+    assert_eq!(v["shared_records"].as_array().unwrap().len(), 866);
     assert_eq!(v["shared_records"][0]["fields"][0][0], "row");
+    assert_eq!(v["pair_part"]["returned_values"].as_u64(), Some(entries * 3));
+    // The initiator is done but for the partner's records.
+    fails(
+        &run(
+            bin().args(["continue", "--reply", "m4.msg", "--state", "a.state"]),
+            &dir,
+        ),
+        "run `acctmap complete --reply STEP6.msg`",
+    );
 
     ok(&run(
         bin().args([
             "complete",
             "--reply",
-            "m3.msg",
+            "m5.msg",
             "--message",
-            "m4.msg",
+            "m6.msg",
             "--state",
             "b.state",
             "--out",
@@ -260,7 +318,7 @@ fn file_exchange_equals_overlap_and_refuses_misuse() {
     assert!(!dir.join("b.state").exists(), "state deleted at completion");
     ok(&run(
         bin().args([
-            "complete", "--reply", "m4.msg", "--state", "a.state", "--out", "rep_a", "-q",
+            "complete", "--reply", "m6.msg", "--state", "a.state", "--out", "rep_a", "-q",
         ]),
         &dir,
     ));
@@ -732,7 +790,7 @@ fn crm_import_covers_every_account_with_an_id() {
     let count = |v: &str| rows.iter().filter(|x| &x[1] == v).count();
     assert_eq!(
         (rows.len(), count("true"), count("review"), count("false")),
-        (2972, 857, 11, 2104)
+        (2972, 857, 9, 2106)
     );
     assert!(
         rows.iter().all(|x| x[0].starts_with("001")),
@@ -997,22 +1055,28 @@ fn per_population_sharing_by_file_exchange() {
     assert!(m2["counts_part"]["blinded_points"].as_u64().unwrap() > 0);
     let text = step(&["inspect", "m2.msg"]);
     assert!(text.contains("counts part (the counts-only sub-session"), "{text}");
-    step(&[
-        "finish",
-        "--reply",
-        "m2.msg",
-        "--message",
-        "m3.msg",
-        "--state",
-        "a.state",
-        "-q",
-    ]);
+    for (reply, message, state) in [
+        ("m2.msg", "m3.msg", "a.state"),
+        ("m3.msg", "m4.msg", "b.state"),
+        ("m4.msg", "m5.msg", "a.state"),
+    ] {
+        step(&[
+            "continue",
+            "--reply",
+            reply,
+            "--message",
+            message,
+            "--state",
+            state,
+            "-q",
+        ]);
+    }
     step(&[
         "complete",
         "--reply",
-        "m3.msg",
+        "m5.msg",
         "--message",
-        "m4.msg",
+        "m6.msg",
         "--state",
         "b.state",
         "--out",
@@ -1020,7 +1084,7 @@ fn per_population_sharing_by_file_exchange() {
         "-q",
     ]);
     step(&[
-        "complete", "--reply", "m4.msg", "--state", "a.state", "--out", "rep_a", "-q",
+        "complete", "--reply", "m6.msg", "--state", "a.state", "--out", "rep_a", "-q",
     ]);
     assert_eq!(
         pairs(&dir.join("rep_a/matches.csv")),

@@ -25,8 +25,10 @@ fn map(a: String, b: String) -> mapping_core::Result<(usize, usize)> {
     let (ini, m1) = a.start()?;
     let (resp, m2) = b.respond(&wire(m1)?)?;
     let (fin, m3) = a.finish(ini, &wire(m2)?)?;
-    let (_, m4) = b.complete_responder(resp, &wire(m3)?)?;
-    let mapping = a.complete_initiator(fin, &wire(m4)?)?;
+    let (cmp, m4) = b.compare(resp, &wire(m3)?)?;
+    let (dec, m5) = a.decide(fin, &wire(m4)?)?;
+    let (_, m6) = b.complete_responder(cmp, &wire(m5)?)?;
+    let mapping = a.complete_initiator(dec, &wire(m6)?)?;
     Ok((mapping.pairs.len(), mapping.review.len()))
 }
 

@@ -28,6 +28,7 @@
 //! The weights were set by hand from the cases below and then checked on the real-data set
 //! in `eval/banks` (docs/matching.md has the figures); they are not fitted by EM.
 
+use crate::compare::Agreement;
 use crate::keys::KeyType;
 use crate::list::KeyedAccounts;
 use crate::psi::PsiMatch;
@@ -80,7 +81,7 @@ pub const WEIGHTS: &[(Field, Level, f64)] = &[
     // Where the name's frequency is not known; otherwise see [`name_agree_weight`].
     (Field::Name, Level::Agree, 7.0),
     (Field::Name, Level::FuzzyAgree, 5.0),
-    (Field::Domain, Level::Agree, 10.0),
+    (Field::Domain, Level::Agree, 15.0),
     (Field::Domain, Level::BrandAgree, 6.0),
     (Field::Domain, Level::Disagree, -8.0),
     (Field::Country, Level::Agree, 3.0),
@@ -172,17 +173,20 @@ fn weight(field: Field, level: Level) -> f64 {
 /// What both sides know about a pair beyond its matched key types.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Context {
-    /// This side's presence bits, when its account carries a `NAME_PRESENCE` key.
+    /// This side's presence bits for its account (which of domain and country it holds).
     pub presence: Option<Presence>,
     /// How many candidate pairs share the pair's name: the own accounts that agree with the
     /// partner account on the name, times the partner accounts that agree with the own
     /// account (1: the name names one account on each side). `None`: not known.
     pub name_pairs: Option<u32>,
     /// The session compares no `DOMAIN` keys, so a domain both hold is not known to
-    /// differ when no `DOMAIN` key matched (the marker says only that both hold one).
+    /// differ when no `DOMAIN` key matched (the presence bits say only that both hold one).
     pub no_domain_key: bool,
-    /// The session compares no `NAME_COUNTRY` keys: likewise for the country.
+    /// The session compares no countries (no `NAME_COUNTRY` key and no pair round):
+    /// likewise for the country.
     pub no_country_key: bool,
+    /// What the pair round showed for this pair ([`crate::compare`]), when it ran.
+    pub pair: Option<Agreement>,
 }
 
 /// The weight of a name agreement that `pairs` candidate pairs share: the Fellegi–Sunter
@@ -224,9 +228,14 @@ fn names_agree(types: &[KeyType]) -> bool {
 /// `types` are the key types the session compares (this side's [`crate::KeyConfig`]; both
 /// sides must use the same): the marker shows a disagreement only for a field whose key
 /// type is compared.
-pub fn decide_all(matches: &[PsiMatch], own: &KeyedAccounts, types: &[KeyType]) -> Vec<Decision> {
+pub fn decide_all(
+    matches: &[PsiMatch],
+    own: &KeyedAccounts,
+    types: &[KeyType],
+    pairs: Option<&[Agreement]>,
+) -> Vec<Decision> {
     let no_domain_key = !types.contains(&KeyType::Domain);
-    let no_country_key = !types.contains(&KeyType::NameCountry);
+    let no_country_key = !types.contains(&KeyType::NameCountry) && pairs.is_none();
     let mut peers_of_own: hashbrown::HashMap<usize, u32> = hashbrown::HashMap::new();
     let mut owns_of_peer: hashbrown::HashMap<u64, u32> = hashbrown::HashMap::new();
     for m in matches.iter().filter(|m| names_agree(&m.key_types)) {
@@ -235,31 +244,29 @@ pub fn decide_all(matches: &[PsiMatch], own: &KeyedAccounts, types: &[KeyType]) 
     }
     matches
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
             let name_pairs = names_agree(&m.key_types).then(|| {
                 let mine = peers_of_own.get(&m.own_account).copied().unwrap_or(1);
                 let theirs = owns_of_peer.get(&m.peer_account).copied().unwrap_or(1);
                 mine.saturating_mul(theirs)
             });
+            let a = own.attributes(m.own_account);
             decide(
                 &m.key_types,
                 Context {
-                    presence: presence_of(m.own_account, own),
+                    presence: Some(Presence {
+                        domain: a.domain,
+                        country: a.country.is_some(),
+                    }),
                     name_pairs,
                     no_domain_key,
                     no_country_key,
+                    pair: pairs.and_then(|p| p.get(i).copied()),
                 },
             )
         })
         .collect()
-}
-
-/// This side's presence bits for an account, from its `NAME_PRESENCE` key (when it has one).
-fn presence_of(account: usize, own: &KeyedAccounts) -> Option<Presence> {
-    own.keys(account)
-        .find(|k| k.first() == Some(&KeyType::NamePresence.tag()))
-        .and_then(|k| std::str::from_utf8(&k[1..]).ok())
-        .and_then(Presence::parse)
 }
 
 /// Decides a pair from the key types that matched and what both sides know of it.
@@ -286,8 +293,10 @@ fn presence_of(account: usize, own: &KeyedAccounts) -> Option<Presence> {
 /// ```
 pub fn decide(types: &[KeyType], context: Context) -> Decision {
     let has = |t: KeyType| types.contains(&t);
-    // The marker matched: the partner's presence bits are ours.
-    let shared = if has(KeyType::NamePresence) {
+    let pair = context.pair.unwrap_or_default();
+    // The marker matched, or the pair round found the presence bits equal: the partner's
+    // presence bits are ours.
+    let shared = if has(KeyType::NamePresence) || pair.presence {
         context.presence
     } else {
         None
@@ -306,12 +315,12 @@ pub fn decide(types: &[KeyType], context: Context) -> Decision {
     };
     let domain = if has(KeyType::Domain) {
         Level::Agree
-    } else if has(KeyType::BrandName) {
+    } else if has(KeyType::BrandName) || pair.brand {
         Level::BrandAgree
     } else {
         absent(shared.map(|p| p.domain).filter(|_| !context.no_domain_key))
     };
-    let country = if has(KeyType::NameCountry) {
+    let country = if has(KeyType::NameCountry) || pair.country {
         Level::Agree
     } else {
         absent(shared.map(|p| p.country).filter(|_| !context.no_country_key))

@@ -41,6 +41,14 @@ pub enum KeyType {
     /// holds the same fields, so a missing `DOMAIN` or `NAME_COUNTRY` match means the values
     /// differ (see [`crate::decide`]).
     NamePresence,
+    /// Pair round ([`crate::compare`]): which of domain and country the account of a
+    /// candidate pair holds, bound to the pair. Not a key of the first round.
+    PairPresence,
+    /// Pair round: the country of the account of a candidate pair, bound to the pair.
+    PairCountry,
+    /// Pair round: the brand label of the account's first organisation domain, bound to the
+    /// pair.
+    PairBrand,
 }
 
 /// How much a matching key type says about two accounts being the same organisation.
@@ -66,9 +74,15 @@ impl KeyType {
         KeyType::NameFuzzy,
     ];
 
+    /// The pair round's types ([`crate::compare`]), in slot order; not accepted by `--keys`.
+    pub const PAIR: [KeyType; 3] = [KeyType::PairPresence, KeyType::PairCountry, KeyType::PairBrand];
+
     /// The byte that starts every key of this type (part of the hashed input).
     pub fn tag(self) -> u8 {
         match self {
+            KeyType::PairPresence => 16,
+            KeyType::PairCountry => 17,
+            KeyType::PairBrand => 18,
             KeyType::Domain => 1,
             KeyType::BrandName => 2,
             KeyType::NameCountry => 3,
@@ -80,7 +94,7 @@ impl KeyType {
 
     /// The type of a tag byte.
     pub fn from_tag(tag: u8) -> Option<KeyType> {
-        KeyType::ALL.into_iter().find(|t| t.tag() == tag)
+        KeyType::ALL.into_iter().chain(KeyType::PAIR).find(|t| t.tag() == tag)
     }
 
     /// The confidence tier of a match on this key type.
@@ -88,7 +102,11 @@ impl KeyType {
         match self {
             KeyType::Domain | KeyType::BrandName | KeyType::NameCountry => Tier::Strong,
             KeyType::Name => Tier::Medium,
-            KeyType::NameFuzzy | KeyType::NamePresence => Tier::Weak,
+            KeyType::NameFuzzy
+            | KeyType::NamePresence
+            | KeyType::PairPresence
+            | KeyType::PairCountry
+            | KeyType::PairBrand => Tier::Weak,
         }
     }
 
@@ -101,6 +119,9 @@ impl KeyType {
             KeyType::Name => "NAME",
             KeyType::NameFuzzy => "NAME_FUZZY",
             KeyType::NamePresence => "NAME_PRESENCE",
+            KeyType::PairPresence => "PAIR_PRESENCE",
+            KeyType::PairCountry => "PAIR_COUNTRY",
+            KeyType::PairBrand => "PAIR_BRAND",
         }
     }
 
@@ -157,29 +178,25 @@ pub struct KeyConfig {
 impl Default for KeyConfig {
     fn default() -> Self {
         Self {
-            types: vec![
-                KeyType::Domain,
-                KeyType::BrandName,
-                KeyType::NameCountry,
-                KeyType::Name,
-                KeyType::NamePresence,
-            ],
-            slots: 5,
+            types: vec![KeyType::Domain, KeyType::Name],
+            slots: 2,
         }
     }
 }
 
 impl KeyConfig {
-    /// The default: five slots; DOMAIN, BRAND_NAME, NAME_COUNTRY, NAME, NAME_PRESENCE.
+    /// The default: two slots; DOMAIN and NAME (the pair round, [`crate::compare`], compares
+    /// the candidates' countries and brand labels).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets the enabled key types from names (`domain,brand_name,name`).
+    /// Sets the enabled key types from names (`domain,brand_name,name`), with one slot per
+    /// type (set another number with [`KeyConfig::with_slots`] after this).
     ///
     /// ```
     /// let cfg = mapping_core::KeyConfig::new().with_types("domain, name_country").unwrap();
-    /// assert_eq!(cfg.types.len(), 2);
+    /// assert_eq!((cfg.types.len(), cfg.slots), (2, 2));
     /// assert!(mapping_core::KeyConfig::new().with_types("domain,zip").is_err());
     /// ```
     pub fn with_types(mut self, list: &str) -> Result<Self> {
@@ -197,6 +214,7 @@ impl KeyConfig {
         if types.is_empty() {
             return Err(Error::config("at least one key type is needed"));
         }
+        self.slots = types.len().min(16);
         self.types = types;
         Ok(self)
     }
@@ -226,11 +244,13 @@ impl KeyConfig {
 /// let n = normalize::normalize_account(&data.accounts[0]);
 /// let (k, dropped) = keys::derive(&n, &KeyConfig::new());
 /// let shown: Vec<String> = k.iter().map(|k| k.to_string()).collect();
-/// assert_eq!(
-///     shown,
-///     ["DOMAIN(acme.co.uk)", "BRAND_NAME(acme|acme)", "NAME_COUNTRY(acme|GB)", "NAME(acme)", "NAME_PRESENCE(acme|d1|c1)"]
-/// );
+/// assert_eq!(shown, ["DOMAIN(acme.co.uk)", "NAME(acme)"]);
 /// assert_eq!(dropped, 0);
+/// let every = KeyConfig::new().with_types("domain,brand_name,name_country,name,name_presence").unwrap();
+/// let (k, dropped) = keys::derive(&n, &every.with_slots(4).unwrap());
+/// let shown: Vec<String> = k.iter().map(|k| k.to_string()).collect();
+/// assert_eq!(shown, ["DOMAIN(acme.co.uk)", "BRAND_NAME(acme|acme)", "NAME_COUNTRY(acme|GB)", "NAME(acme)"]);
+/// assert_eq!(dropped, 1); // NAME_PRESENCE(acme|d1|c1), the last, has no slot
 /// ```
 pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>, usize) {
     let mut keys: Vec<MatchKey> = Vec::new();
@@ -276,6 +296,7 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
                     push(KeyType::NameFuzzy, skeleton);
                 }
             }
+            KeyType::PairPresence | KeyType::PairCountry | KeyType::PairBrand => {}
             KeyType::NamePresence => {
                 if let Some(name) = &account.name {
                     let presence = crate::decide::Presence {
@@ -290,6 +311,43 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
     let dropped = keys.len().saturating_sub(config.slots);
     keys.truncate(config.slots);
     (keys, dropped)
+}
+
+/// What the pair round compares of an account ([`crate::compare`]), for candidate pairs
+/// only: whether it holds a usable domain, its country, and the brand label of its first
+/// domain that names an organisation (none for a label under a government, school or
+/// locality suffix, nor for free-mail: those never become domains).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Attributes {
+    /// Holds a usable domain.
+    pub domain: bool,
+    /// ISO 3166-1 alpha-2 country.
+    pub country: Option<String>,
+    /// Brand label (`acme` of `acme.co.uk`).
+    pub brand: Option<String>,
+}
+
+/// The attributes the pair round compares for an account.
+///
+/// ```
+/// use mapping_core::{ingest, keys, normalize, IngestOptions};
+/// let csv = "Name,Website,Country\nAcme Ltd,https://shop.acme.co.uk/x,United Kingdom\nGranada,granada.k12.co.us,\n";
+/// let data = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
+/// let a = keys::attributes(&normalize::normalize_account(&data.accounts[0]));
+/// assert_eq!((a.domain, a.country.as_deref(), a.brand.as_deref()), (true, Some("GB"), Some("acme")));
+/// let b = keys::attributes(&normalize::normalize_account(&data.accounts[1]));
+/// assert_eq!((b.domain, b.country, b.brand), (true, None, None));
+/// ```
+pub fn attributes(account: &NormalizedAccount) -> Attributes {
+    Attributes {
+        domain: !account.domains.is_empty(),
+        country: account.country.map(str::to_owned),
+        brand: account
+            .domains
+            .iter()
+            .find(|d| d.domain.brand_names_an_organisation())
+            .map(|d| d.domain.brand.clone()),
+    }
 }
 
 /// The consonant skeleton of a normalized name: spaces removed, vowels after the first

@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod compare;
 pub mod decide;
 pub mod display;
 mod error;

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::ingest::{self, Account, ColumnMap, Dataset, IngestOptions, Reject};
-use crate::keys::{derive, KeyConfig, KeyType, MatchKey};
+use crate::keys::{attributes, derive, Attributes, KeyConfig, KeyType, MatchKey};
 use crate::normalize::{normalize_account, NormalizedAccount};
 
 /// Every accepted account of a list as the protocol needs it, packed: row number,
@@ -32,6 +32,11 @@ pub struct KeyedAccounts {
     /// Per key: its length (one byte under 255, else 255 and four bytes little-endian), then
     /// the key's bytes: type tag and UTF-8 value.
     bytes: Vec<u8>,
+    /// Per account, what the pair round compares ([`Attributes`]): a flags byte (1 domain,
+    /// 2 country, 4 brand), the two country letters, the brand's length and bytes.
+    attrs: Vec<u8>,
+    /// End of each account's attributes in `attrs`.
+    attr_ends: Vec<u64>,
 }
 
 impl KeyedAccounts {
@@ -52,6 +57,36 @@ impl KeyedAccounts {
     /// assert_eq!(k.match_keys(0), vec![key]);
     /// ```
     pub fn push(&mut self, row: u64, population: &str, keys: &[MatchKey]) -> usize {
+        self.push_with(row, population, keys, &Attributes::default())
+    }
+
+    /// [`KeyedAccounts::push`] with the attributes the pair round compares.
+    ///
+    /// ```
+    /// use mapping_core::keys::{Attributes, KeyType, MatchKey};
+    /// use mapping_core::list::KeyedAccounts;
+    /// let mut k = KeyedAccounts::new();
+    /// let a = Attributes { domain: true, country: Some("GB".into()), brand: Some("acme".into()) };
+    /// k.push_with(1, "Customers", &[], &a);
+    /// k.push(2, "Customers", &[]);
+    /// assert_eq!(k.attributes(0), a);
+    /// assert_eq!(k.attributes(1), Attributes::default());
+    /// ```
+    pub fn push_with(&mut self, row: u64, population: &str, keys: &[MatchKey], attributes: &Attributes) -> usize {
+        // A country is two letters and a DNS label at most 63 bytes; anything else is not
+        // stored (and so compares as absent).
+        let country = attributes.country.as_deref().filter(|c| c.len() == 2);
+        let brand = attributes.brand.as_deref().filter(|b| !b.is_empty() && b.len() < 256);
+        let flags = u8::from(attributes.domain) | u8::from(country.is_some()) << 1 | u8::from(brand.is_some()) << 2;
+        self.attrs.push(flags);
+        if let Some(c) = country {
+            self.attrs.extend_from_slice(c.as_bytes());
+        }
+        if let Some(b) = brand {
+            self.attrs.push(b.len() as u8);
+            self.attrs.extend_from_slice(b.as_bytes());
+        }
+        self.attr_ends.push(self.attrs.len() as u64);
         let pop = match self.labels.iter().rposition(|l| l == population) {
             Some(i) => i,
             None => {
@@ -124,6 +159,25 @@ impl KeyedAccounts {
         }
     }
 
+    /// What the pair round compares of account `i`.
+    pub fn attributes(&self, i: usize) -> Attributes {
+        let start = if i == 0 { 0 } else { self.attr_ends[i - 1] as usize };
+        let bytes = &self.attrs[start..self.attr_ends[i] as usize];
+        let flags = bytes.first().copied().unwrap_or(0);
+        let mut rest = bytes.get(1..).unwrap_or_default();
+        let country = (flags & 2 != 0).then(|| {
+            let (c, tail) = rest.split_at(2.min(rest.len()));
+            rest = tail;
+            String::from_utf8_lossy(c).into_owned()
+        });
+        let brand = (flags & 4 != 0).then(|| String::from_utf8_lossy(rest.get(1..).unwrap_or_default()).into_owned());
+        Attributes {
+            domain: flags & 1 != 0,
+            country,
+            brand,
+        }
+    }
+
     /// The keys of account `i` as [`MatchKey`]s.
     pub fn match_keys(&self, i: usize) -> Vec<MatchKey> {
         self.keys(i)
@@ -138,7 +192,12 @@ impl KeyedAccounts {
 
     /// Bytes held, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.ends.capacity() * 8 + self.rows.capacity() * 8 + self.population.capacity() * 4
+        self.bytes.capacity()
+            + self.ends.capacity() * 8
+            + self.rows.capacity() * 8
+            + self.population.capacity() * 4
+            + self.attrs.capacity()
+            + self.attr_ends.capacity() * 8
     }
 
     fn shrink_to_fit(&mut self) {
@@ -146,6 +205,8 @@ impl KeyedAccounts {
         self.ends.shrink_to_fit();
         self.rows.shrink_to_fit();
         self.population.shrink_to_fit();
+        self.attrs.shrink_to_fit();
+        self.attr_ends.shrink_to_fit();
     }
 }
 
@@ -311,7 +372,12 @@ impl PreparedList {
             list.keys_dropped += dropped as u64;
             match result {
                 Ok(a) => {
-                    list.keyed.push(a.account.row, a.account.population.label(), &a.keys);
+                    list.keyed.push_with(
+                        a.account.row,
+                        a.account.population.label(),
+                        &a.keys,
+                        &attributes(&a.normalized),
+                    );
                     list.accounts.push(a);
                 }
                 Err(r) => list.rejects.push(r),
@@ -338,15 +404,18 @@ impl PreparedList {
                 .map(|account| {
                     let (result, dropped) = prepare_account(account, config);
                     // Only what is kept leaves the worker: the full record is dropped here.
-                    let result = result.map(|a| (a.account.row, a.account.population, a.keys, a.account.record_id));
+                    let result = result.map(|a| {
+                        let attrs = attributes(&a.normalized);
+                        (a.account.row, a.account.population, a.keys, a.account.record_id, attrs)
+                    });
                     (result, dropped)
                 })
                 .collect();
             for (result, dropped) in results {
                 dropped_total += dropped as u64;
                 match result {
-                    Ok((row, population, keys, id)) => {
-                        keyed.push(row, population.label(), &keys);
+                    Ok((row, population, keys, id, attrs)) => {
+                        keyed.push_with(row, population.label(), &keys, &attrs);
                         ids.push_str(id.as_deref().unwrap_or_default());
                         id_ends.push(ids.len() as u64);
                     }

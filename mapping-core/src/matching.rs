@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::decide::{Decision, Verdict};
+use crate::decide::{Decision, Field, Level, Verdict};
 use crate::keys::{KeyType, Tier};
 use crate::psi::{Mode, PsiMatch, PsiResult, Timings};
 
@@ -112,7 +112,15 @@ impl Mapping {
                 } else {
                     partner_records.get(&m.peer_account).cloned()
                 };
-                let confidence = m.key_types.iter().map(|t| t.tier()).max().unwrap_or(Tier::Weak);
+                // The strongest key type, or strong where the name agrees with a second
+                // attribute that the pair round found equal (as `NAME_COUNTRY` would).
+                let agrees = |f: Field, l: Level| decision.levels.iter().any(|(lf, ll, _)| *lf == f && *ll == l);
+                let second = agrees(Field::Country, Level::Agree) || agrees(Field::Domain, Level::BrandAgree);
+                let confidence = if agrees(Field::Name, Level::Agree) && second {
+                    Tier::Strong
+                } else {
+                    m.key_types.iter().map(|t| t.tier()).max().unwrap_or(Tier::Weak)
+                };
                 MatchedPair {
                     own: m.own_account,
                     partner: m.peer_account,

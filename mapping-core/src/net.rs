@@ -783,11 +783,22 @@ pub fn run_session_with<S: Read + Write + Send>(
             drop(preview);
             step("step 3: matching");
             let (fin, m3) = ch.working(|| party.finish_with(ini, &m2, Some(ahead)))?;
+            let candidates = fin.candidates();
             ch.send_message(&m3)?;
-            step("step 4: waiting for the partner's records");
-            // Message 4 may return our values of the counts sub-session.
-            let m4 = ch.recv_message(bound(0, my_slots), 0, "waiting for message 4")?;
-            party.complete_initiator(fin, &m4)
+            step("step 4: waiting for the partner's comparison of the candidates");
+            // Message 4: the pair round's reply (one entry per candidate), and our values of
+            // the counts sub-session.
+            let m4 = ch.recv_message(
+                bound(0, my_slots).saturating_add(pair_bytes(candidates)),
+                candidates,
+                "waiting for message 4",
+            )?;
+            step("step 5: deciding");
+            let (dec, m5) = ch.working(|| party.decide(fin, &m4))?;
+            ch.send_message(&m5)?;
+            step("step 6: waiting for the partner's records");
+            let m6 = ch.recv_message(bound(0, 0), 0, "waiting for message 6")?;
+            party.complete_initiator(dec, &m6)
         }
         NetRole::Responder => {
             // This side's points do not depend on message 1: blind them while the partner
@@ -805,18 +816,48 @@ pub fn run_session_with<S: Read + Write + Send>(
             let (resp, m2) = ch.working(|| party.respond_prepared(prepared, &m1))?;
             ch.send_rest(&m2)?;
             step("step 3: waiting for the partner");
-            // Message 3 may carry the partner's points of the counts sub-session.
+            // Message 3 may carry the partner's points of the counts sub-session, and carries
+            // its entries of the pair round: at most CANDIDATES_PER_SLOT candidates per slot
+            // of the smaller list.
+            let candidate_cap = mine
+                .accounts
+                .min(theirs.accounts)
+                .saturating_mul(u64::from(mine.slots))
+                .saturating_mul(CANDIDATES_PER_SLOT);
             let m3 = ch.recv_message(
-                bound(theirs.accounts, their_slots.max(my_slots)),
-                max,
+                bound(theirs.accounts, their_slots.max(my_slots)).saturating_add(pair_bytes(candidate_cap)),
+                max.max(candidate_cap),
                 "waiting for message 3",
             )?;
-            step("step 4: matching");
-            let (mapping, m4) = ch.working(|| party.complete_responder(resp, &m3))?;
+            step("step 4: comparing the candidate pairs");
+            let (cmp, m4) = ch.working(|| party.compare(resp, &m3))?;
+            let candidates = cmp.candidates();
             ch.send_message(&m4)?;
+            step("step 5: waiting for the partner's decisions");
+            let m5 = ch.recv_message(
+                bound(0, 0).saturating_add(pair_bytes(candidates)),
+                0,
+                "waiting for message 5",
+            )?;
+            step("step 6: deciding");
+            let (mapping, m6) = ch.working(|| party.complete_responder(cmp, &m5))?;
+            ch.send_message(&m6)?;
             Ok(mapping)
         }
     }
+}
+
+/// The most candidate pairs per slot of the smaller list that a message 3 may announce (an
+/// honest session has about one per shared account; the first round itself stops at 64).
+const CANDIDATES_PER_SLOT: u64 = 4;
+
+/// Bytes of the pair round's part for `candidates` entries: points and returned values.
+fn pair_bytes(candidates: u64) -> u64 {
+    (1u64 << 20).saturating_add(
+        candidates
+            .saturating_mul(u64::from(crate::compare::PAIR_SLOTS))
+            .saturating_mul(64),
+    )
 }
 
 #[cfg(test)]
@@ -1236,17 +1277,15 @@ mod tests {
             csv.push_str(&format!("Company {i},company{i}.com\n"));
         }
         let d = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
-        let keys = KeyConfig::new()
-            .with_types("domain,brand_name,name_country,name,name_fuzzy")
-            .unwrap();
+        let keys = KeyConfig::new().with_types("domain,name_country").unwrap();
         let other = Party::new(PreparedList::build(d, &keys), SharingPolicy::default()).unwrap();
-        assert_eq!(other.list().config.slots, 5);
+        assert_eq!(other.list().config.slots, 2);
         let s = TcpStream::connect(addr).unwrap();
         let e = run_session(s, NetRole::Initiator, &other, "AAAA-BBBB-CCCC", |_| true, |_| {})
             .map(|_| ())
             .unwrap_err()
             .to_string();
-        let want = "the keys (BRAND_NAME, DOMAIN, NAME, NAME_COUNTRY, NAME_PRESENCE), this side on (BRAND_NAME, DOMAIN, NAME, NAME_COUNTRY, NAME_FUZZY); both must use the same --keys";
+        let want = "the keys (DOMAIN, NAME), this side on (DOMAIN, NAME_COUNTRY); both must use the same --keys";
         assert!(e.contains(want), "{e}");
         assert!(server.join().unwrap().contains("both must use the same --keys"));
     }

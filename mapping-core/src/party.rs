@@ -1,5 +1,5 @@
 //! The embedding API: a [`Party`] is one side's prepared list, sharing policy and session
-//! settings; it drives the four protocol messages in and out as bytes (any transport works)
+//! settings; it drives the six protocol messages in and out as bytes (any transport works)
 //! and yields a [`Mapping`].
 //!
 //! ```text
@@ -7,11 +7,20 @@
 //! party.start()          -- message 1 -->
 //!                                             party.respond(msg1)
 //!                        <-- message 2 --
-//! party.finish(msg2)     -- message 3 -->     (carries the initiator's shared records)
-//!                                             party.complete_responder(msg3) -> Mapping
-//!                        <-- message 4 --     (the responder's shared records)
-//! party.complete_initiator(msg4) -> Mapping
+//! party.finish(msg2)     -- message 3 -->     (the first round ends; the pair round starts)
+//!                                             party.compare(msg3)
+//!                        <-- message 4 --     (the pair round's reply)
+//! party.decide(msg4)     -- message 5 -->     (the pair round ends; the initiator's records)
+//!                                             party.complete_responder(msg5) -> Mapping
+//!                        <-- message 6 --     (the responder's shared records)
+//! party.complete_initiator(msg6) -> Mapping
 //! ```
+//!
+//! The first round (messages 1 to 3) finds the candidate pairs: accounts that share a key.
+//! The pair round ([`crate::compare`]) compares the candidates' attributes (presence of a
+//! domain and a country, the country, the brand label) for those pairs only, inside messages
+//! 3 to 5; then each side decides every candidate by the same rule ([`crate::decide`]) and
+//! sends records only for the pairs it keeps.
 //!
 //! Populations the policy shares as `counts` run in a second, counts-only sub-session with
 //! keys, shuffles and proofs of its own, which rides inside the same messages: message 1
@@ -29,8 +38,10 @@
 //! let (ini, m1) = a.start().unwrap();
 //! let (resp, m2) = b.respond(&m1).unwrap();
 //! let (fin, m3) = a.finish(ini, &m2).unwrap();
-//! let (b_view, m4) = b.complete_responder(resp, &m3).unwrap();
-//! let a_view = a.complete_initiator(fin, &m4).unwrap();
+//! let (cmp, m4) = b.compare(resp, &m3).unwrap();
+//! let (dec, m5) = a.decide(fin, &m4).unwrap();
+//! let (b_view, m6) = b.complete_responder(cmp, &m5).unwrap();
+//! let a_view = a.complete_initiator(dec, &m6).unwrap();
 //! assert_eq!(a_view.pairs.len(), 1);
 //! assert_eq!(b_view.pairs.len(), 1);
 //! assert_eq!(a_view.pairs[0].partner_fields[2], ("name".to_string(), "ACME".to_string()));
@@ -40,6 +51,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
+use crate::compare::{self, Agreement, Role};
 use crate::decide::{decide_all, Decision, Verdict};
 use crate::error::{Error, Result};
 use crate::list::PreparedList;
@@ -96,22 +108,139 @@ pub struct PreparedResponder {
     empty: bool,
 }
 
-/// The initiator after message 3: the PSI result is known, the partner's records (and the
-/// counts sub-session's last message) are due. Holds no secret (the session keys are
-/// gone), so it can be kept in a plain state file.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// The initiator after message 3: the first round's result is known, the pair round has
+/// started (its key is held: save this only to an owner-only file, with
+/// [`Finished::save`]), and the counts sub-session waits for its last message.
+#[derive(Debug)]
 pub struct Finished {
-    result: PsiResult,
-    sent: [u8; 16],
-    records_sent: u64,
-    fields_sent: Vec<String>,
-    fingerprint: String,
-    /// The counts sub-session's responder, saved (hex; no key), when there is one.
-    #[serde(default)]
-    counts: Option<String>,
+    pub(crate) result: PsiResult,
+    pub(crate) sent: [u8; 16],
+    pub(crate) fingerprint: String,
+    /// The pair round's initiator (holds its key until message 4).
+    pub(crate) pairs: Initiator,
+    /// The counts sub-session's responder, when there is one.
+    pub(crate) counts: Option<Responder>,
     /// The partner's populations shared as counts only, as it declared them.
-    #[serde(default)]
-    partner_counted: Vec<(String, u64)>,
+    pub(crate) partner_counted: Vec<(String, u64)>,
+}
+
+/// The responder after message 4: the first round's result and the counts are known, the
+/// pair round waits for its last message. Holds no secret.
+#[derive(Debug)]
+pub struct Compared {
+    pub(crate) result: PsiResult,
+    pub(crate) sent: [u8; 16],
+    pub(crate) fingerprint: String,
+    pub(crate) pairs: Responder,
+    pub(crate) counts: Option<PsiResult>,
+    pub(crate) partner_counted: Vec<(String, u64)>,
+}
+
+/// The initiator after message 5: every candidate is decided, the partner's records are
+/// due. Holds no secret, so it can be kept in a plain state file.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Decided {
+    pub(crate) result: PsiResult,
+    pub(crate) agreements: Vec<Agreement>,
+    pub(crate) sent: [u8; 16],
+    pub(crate) records_sent: u64,
+    pub(crate) fields_sent: Vec<String>,
+    pub(crate) fingerprint: String,
+    pub(crate) counts: Option<PsiResult>,
+    pub(crate) partner_counted: Vec<(String, u64)>,
+}
+
+impl Finished {
+    /// The session id.
+    pub fn session(&self) -> [u8; 16] {
+        self.result.session
+    }
+
+    /// Candidate pairs the pair round compares: its entries.
+    pub fn candidates(&self) -> u64 {
+        compare::entries(&self.result) as u64
+    }
+}
+
+impl Compared {
+    /// The session id.
+    pub fn session(&self) -> [u8; 16] {
+        self.result.session
+    }
+
+    /// Candidate pairs the pair round compares: its entries.
+    pub fn candidates(&self) -> u64 {
+        compare::entries(&self.result) as u64
+    }
+}
+
+impl Decided {
+    /// The session id.
+    pub fn session(&self) -> [u8; 16] {
+        self.result.session
+    }
+}
+
+/// Checks that a message of the second half (messages 4 to 6, which only the party level
+/// reads) is the step expected, of this session, and answers the message this side sent.
+fn check_step(msg: &Message, kind: MessageType, session: [u8; 16], sent: [u8; 16]) -> Result<()> {
+    if msg.kind != kind {
+        return Err(Error::protocol(format!(
+            "expected the partner's step-{} message, got a step-{} message",
+            kind.step(),
+            msg.kind.step()
+        )));
+    }
+    if msg.session != session {
+        return Err(Error::protocol(format!(
+            "message {} belongs to another session",
+            kind.step()
+        )));
+    }
+    if msg.previous != sent {
+        return Err(Error::protocol(format!(
+            "message {} answers another run of this session",
+            kind.step()
+        )));
+    }
+    Ok(())
+}
+
+/// Adds the pair round's work to the first round's timings (the pair round never uses the
+/// hash cache, so it does not count as a miss).
+fn add_pair_timings(result: &mut PsiResult, pairs: &PsiResult) {
+    let hit = result.timings.hash_cache_hit;
+    result.timings.add(&pairs.timings);
+    result.timings.hash_cache_hit = hit;
+    result.timings.pair_slots += pairs.timings.own_slots;
+}
+
+/// The pair part a message must carry.
+fn pair_part<'m>(msg: &'m Message, context: &str) -> Result<&'m Message> {
+    msg.pairs
+        .as_deref()
+        .ok_or_else(|| Error::message(context, "it lacks the pair part (the candidate pairs' comparison)"))
+}
+
+/// A message of the second half: no points, values, proofs or populations of its own.
+fn second_half(kind: MessageType, like: &Message, session: [u8; 16], previous: [u8; 16]) -> Message {
+    Message {
+        kind,
+        mode: like.mode,
+        slots: like.slots,
+        truncation: like.truncation,
+        session,
+        previous,
+        populations: Vec::new(),
+        commitment: [0; 32],
+        proofs: Vec::new(),
+        returned: Vec::new(),
+        points: Vec::new(),
+        records: Vec::new(),
+        counted: Vec::new(),
+        counts: None,
+        pairs: None,
+    }
 }
 
 /// Refuses a message that lacks the counts part the session runs (`which` says which), or
@@ -253,6 +382,11 @@ impl Party {
                 h.update(k);
                 h.update([0]);
             }
+            let a = keyed.attributes(i);
+            h.update([1, u8::from(a.domain)]);
+            h.update(a.country.unwrap_or_default().as_bytes());
+            h.update([0]);
+            h.update(a.brand.unwrap_or_default().as_bytes());
             h.update([1]);
         }
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
@@ -337,8 +471,8 @@ impl Party {
         ))
     }
 
-    /// Initiator, step 3: learns the matches, returns message 3 with this side's records
-    /// and its answer in the counts sub-session.
+    /// Initiator, step 3: learns the candidate pairs, returns message 3 with its answer in
+    /// the counts sub-session and the pair round's first message.
     pub fn finish(&self, initiator: Initiator, msg2: &Message) -> Result<(Finished, Message)> {
         self.finish_with(initiator, msg2, None)
     }
@@ -381,20 +515,23 @@ impl Party {
                 let (responder, reply) = Responder::respond(&input, &self.counts_config, part)
                     .map_err(|e| Error::message("message 2 (counts part)", e.to_string()))?;
                 msg3.counts = Some(Box::new(reply));
-                Some(crate::psi::hex(&responder.save()))
+                Some(responder)
             }
             None => None,
         };
-        let decisions = decide_all(&result.matches, &self.list.keyed, &self.list.config.types);
-        let (records, records_sent, fields) = self.records(&result, &decisions)?;
-        msg3.records = records;
+        // The pair round starts over the candidates of the first.
+        let n = compare::entries(&result);
+        let (pairs, part) = Initiator::start(
+            &compare::input(&result, &self.list.keyed, Role::Initiator),
+            &compare::config(&self.config, n),
+        )?;
+        msg3.pairs = Some(Box::new(part));
         Ok((
             Finished {
                 sent: msg3.transcript(),
                 result,
-                records_sent,
-                fields_sent: fields,
                 fingerprint: self.fingerprint(),
+                pairs,
                 counts,
                 partner_counted: msg2.counted.clone(),
             },
@@ -402,17 +539,14 @@ impl Party {
         ))
     }
 
-    /// Responder, step 4: learns the matches, the initiator's records and the counts;
-    /// returns this side's mapping and message 4 with this side's records (and the counts
-    /// sub-session's last message).
-    pub fn complete_responder(&self, responded: Responded, msg3: &Message) -> Result<(Mapping, Message)> {
+    /// Responder, step 4: learns the candidate pairs (message 3's values, checked against
+    /// their proofs) and the counts, and answers the pair round.
+    pub fn compare(&self, responded: Responded, msg3: &Message) -> Result<(Compared, Message)> {
         let Responded {
             matches: responder,
             counts,
             partner_counted,
         } = responded;
-        let mode = responder.mode();
-        let session = responder.session();
         let result = responder.complete(msg3)?;
         check_counts_part(
             "message 3",
@@ -420,86 +554,165 @@ impl Party {
             msg3.counts.is_some(),
             "of the sub-session message 2 started",
         )?;
-        let (counts_result, counts_part) = match (counts, &msg3.counts) {
+        let part = pair_part(msg3, "message 3")?;
+        let n = compare::entries(&result);
+        compare::check_entries("message 3", part.accounts(), n)?;
+        let (pairs, reply) = Responder::respond(
+            &compare::input(&result, &self.list.keyed, Role::Responder),
+            &compare::config(&self.config, n),
+            part,
+        )
+        .map_err(|e| Error::message("message 3 (pair part)", e.to_string()))?;
+        let mut msg4 = second_half(MessageType::ResponderCompare, msg3, result.session, msg3.transcript());
+        msg4.pairs = Some(Box::new(reply));
+        let counts = match (counts, &msg3.counts) {
             (Some(ini), Some(part)) => {
                 let (r, last) = ini
                     .with_progress(self.counts_config.progress.clone())
                     .finish(part)
                     .map_err(|e| Error::message("message 3 (counts part)", e.to_string()))?;
-                (Some(r), Some(Box::new(last)))
-            }
-            _ => (None, None),
-        };
-        // The rule runs once over the candidates; the partner's records, ours and the
-        // mapping all follow its verdicts.
-        let decisions = decide_all(&result.matches, &self.list.keyed, &self.list.config.types);
-        let partner = parse_records(&msg3.records, &result, &decisions, "message 3")?;
-        let (records, records_sent, fields) = self.records(&result, &decisions)?;
-        let msg4 = Message {
-            kind: MessageType::ResponderRecords,
-            mode,
-            slots: msg3.slots,
-            truncation: msg3.truncation,
-            session,
-            previous: msg3.transcript(),
-            populations: Vec::new(),
-            commitment: [0; 32],
-            proofs: Vec::new(),
-            returned: Vec::new(),
-            points: Vec::new(),
-            records,
-            counted: Vec::new(),
-            counts: counts_part,
-        };
-        let disclosure = self.disclosure(records_sent, fields);
-        let mapping = Mapping::build(&result, decisions, partner, disclosure);
-        Ok((mapping.with_counts(counts_result.as_ref(), &partner_counted), msg4))
-    }
-
-    /// Initiator, after message 4: the mapping with the responder's records and the counts.
-    pub fn complete_initiator(&self, finished: Finished, msg4: &Message) -> Result<Mapping> {
-        if finished.fingerprint != self.fingerprint() {
-            return Err(Error::protocol(
-                "your account list or options changed since this session started; run the session again",
-            ));
-        }
-        if msg4.kind != MessageType::ResponderRecords {
-            return Err(Error::protocol(format!(
-                "expected the partner's step-4 message, got a step-{} message",
-                msg4.kind.step()
-            )));
-        }
-        if msg4.session != finished.result.session {
-            return Err(Error::protocol("message 4 belongs to another session"));
-        }
-        if msg4.previous != finished.sent {
-            return Err(Error::protocol("message 4 answers another run of this session"));
-        }
-        check_counts_part(
-            "message 4",
-            finished.counts.is_some(),
-            msg4.counts.is_some(),
-            "of the counts sub-session",
-        )?;
-        let counts = match (&finished.counts, &msg4.counts) {
-            (Some(state), Some(part)) => {
-                let bytes = crate::psi::unhex(state)
-                    .ok_or_else(|| Error::message("session state", "the counts sub-session's state is invalid"))?;
-                let responder = Responder::load(&bytes)?;
-                Some(
-                    responder
-                        .complete(part)
-                        .map_err(|e| Error::message("message 4 (counts part)", e.to_string()))?,
-                )
+                msg4.counts = Some(Box::new(last));
+                Some(r)
             }
             _ => None,
         };
-        // The same verdicts as in `finish` (the same candidates, decided alike).
-        let decisions = decide_all(&finished.result.matches, &self.list.keyed, &self.list.config.types);
-        let partner = parse_records(&msg4.records, &finished.result, &decisions, "message 4")?;
-        let disclosure = self.disclosure(finished.records_sent, finished.fields_sent.clone());
-        let mapping = Mapping::build(&finished.result, decisions, partner, disclosure);
-        Ok(mapping.with_counts(counts.as_ref(), &finished.partner_counted))
+        Ok((
+            Compared {
+                sent: msg4.transcript(),
+                result,
+                fingerprint: self.fingerprint(),
+                pairs,
+                counts,
+                partner_counted,
+            },
+            msg4,
+        ))
+    }
+
+    /// Initiator, step 5: ends the pair round, decides every candidate, learns the counts,
+    /// and returns message 5 with the pair round's last values and this side's records.
+    pub fn decide(&self, finished: Finished, msg4: &Message) -> Result<(Decided, Message)> {
+        let Finished {
+            result,
+            sent,
+            fingerprint,
+            pairs,
+            counts,
+            partner_counted,
+        } = finished;
+        check_step(msg4, MessageType::ResponderCompare, result.session, sent)?;
+        check_counts_part(
+            "message 4",
+            counts.is_some(),
+            msg4.counts.is_some(),
+            "of the counts sub-session",
+        )?;
+        let part = pair_part(msg4, "message 4")?;
+        compare::check_entries("message 4", part.accounts(), compare::entries(&result))?;
+        let (pair_result, reply) = pairs
+            .finish(part)
+            .map_err(|e| Error::message("message 4 (pair part)", e.to_string()))?;
+        let agreements = compare::read(&result, Role::Initiator, &pair_result)?;
+        let counts = match (counts, &msg4.counts) {
+            (Some(responder), Some(part)) => Some(
+                responder
+                    .complete(part)
+                    .map_err(|e| Error::message("message 4 (counts part)", e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let mut result = result;
+        add_pair_timings(&mut result, &pair_result);
+        let decisions = decide_all(
+            &result.matches,
+            &self.list.keyed,
+            &self.list.config.types,
+            Some(&agreements),
+        );
+        let (records, records_sent, fields) = self.records(&result, &decisions)?;
+        let mut msg5 = second_half(MessageType::InitiatorRecords, msg4, result.session, msg4.transcript());
+        msg5.pairs = Some(Box::new(reply));
+        msg5.records = records;
+        Ok((
+            Decided {
+                sent: msg5.transcript(),
+                result,
+                agreements,
+                records_sent,
+                fields_sent: fields,
+                fingerprint,
+                counts,
+                partner_counted,
+            },
+            msg5,
+        ))
+    }
+
+    /// Responder, step 6: ends the pair round, decides every candidate (as the initiator
+    /// did), takes the initiator's records, and returns this side's mapping and message 6
+    /// with this side's records.
+    pub fn complete_responder(&self, compared: Compared, msg5: &Message) -> Result<(Mapping, Message)> {
+        self.check_fingerprint(&compared.fingerprint)?;
+        let Compared {
+            mut result,
+            sent,
+            pairs,
+            counts,
+            partner_counted,
+            ..
+        } = compared;
+        check_step(msg5, MessageType::InitiatorRecords, result.session, sent)?;
+        check_counts_part("message 5", false, msg5.counts.is_some(), "")?;
+        let part = pair_part(msg5, "message 5")?;
+        let pair_result = pairs
+            .complete(part)
+            .map_err(|e| Error::message("message 5 (pair part)", e.to_string()))?;
+        let agreements = compare::read(&result, Role::Responder, &pair_result)?;
+        add_pair_timings(&mut result, &pair_result);
+        // The rule runs once over the candidates; the partner's records, ours and the
+        // mapping all follow its verdicts.
+        let decisions = decide_all(
+            &result.matches,
+            &self.list.keyed,
+            &self.list.config.types,
+            Some(&agreements),
+        );
+        let partner = parse_records(&msg5.records, &result, &decisions, "message 5")?;
+        let (records, records_sent, fields) = self.records(&result, &decisions)?;
+        let mut msg6 = second_half(MessageType::ResponderRecords, msg5, result.session, msg5.transcript());
+        msg6.records = records;
+        let disclosure = self.disclosure(records_sent, fields);
+        let mapping = Mapping::build(&result, decisions, partner, disclosure);
+        Ok((mapping.with_counts(counts.as_ref(), &partner_counted), msg6))
+    }
+
+    /// Initiator, after message 6: the mapping with the responder's records and the counts.
+    pub fn complete_initiator(&self, decided: Decided, msg6: &Message) -> Result<Mapping> {
+        self.check_fingerprint(&decided.fingerprint)?;
+        check_step(
+            msg6,
+            MessageType::ResponderRecords,
+            decided.result.session,
+            decided.sent,
+        )?;
+        check_counts_part("message 6", false, msg6.counts.is_some(), "")?;
+        if msg6.pairs.is_some() {
+            return Err(Error::message(
+                "message 6",
+                "it carries a pair part; the pair round ended in message 5",
+            ));
+        }
+        // The same verdicts as in `decide` (the same candidates and agreements, decided alike).
+        let decisions = decide_all(
+            &decided.result.matches,
+            &self.list.keyed,
+            &self.list.config.types,
+            Some(&decided.agreements),
+        );
+        let partner = parse_records(&msg6.records, &decided.result, &decisions, "message 6")?;
+        let disclosure = self.disclosure(decided.records_sent, decided.fields_sent.clone());
+        let mapping = Mapping::build(&decided.result, decisions, partner, disclosure);
+        Ok(mapping.with_counts(decided.counts.as_ref(), &decided.partner_counted))
     }
 
     /// Checks that a state file's fingerprint matches this party (the list is unchanged).

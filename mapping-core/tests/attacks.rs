@@ -4,7 +4,8 @@
 //! releases no records and no pairs.
 #![allow(clippy::unwrap_used)] // tests unwrap; the rule is for library code
 
-use mapping_core::party::Party;
+use mapping_core::matching::Mapping;
+use mapping_core::party::{Finished, Party, Responded};
 use mapping_core::policy::SharingPolicy;
 use mapping_core::psi::{Initiator, Message, Mode, PartyInput, PsiConfig, Responder};
 use mapping_core::{ingest, IngestOptions, KeyConfig, KeyType, MatchKey, PreparedList};
@@ -30,6 +31,15 @@ fn wire(m: &Message) -> Message {
     Message::decode(&m.encode(), u64::MAX).unwrap()
 }
 
+/// The rest of an honest session from message 3: steps 4 to 6.
+fn rest(a: &Party, b: &Party, fin: Finished, resp: Responded, m3: &Message) -> (Mapping, Mapping) {
+    let (cmp, m4) = b.compare(resp, &wire(m3)).unwrap();
+    let (dec, m5) = a.decide(fin, &wire(&m4)).unwrap();
+    let (mb, m6) = b.complete_responder(cmp, &wire(&m5)).unwrap();
+    let ma = a.complete_initiator(dec, &wire(&m6)).unwrap();
+    (ma, mb)
+}
+
 /// Review finding 1: a one-account initiator returns the first value of message 2 in every
 /// position of message 3. Before the fix the responder matched 2,973 of its 3,000 accounts
 /// and sent their records; now message 3's proofs fail and nothing is released.
@@ -43,7 +53,7 @@ fn forged_message_3_releases_nothing() {
     let mut forged = honest3.clone();
     let first = m2.returned[..32].to_vec();
     forged.returned = first.repeat(forged.returned.len() / 32);
-    let e = victim.complete_responder(resp, &wire(&forged)).unwrap_err().to_string();
+    let e = victim.compare(resp, &wire(&forged)).unwrap_err().to_string();
     assert!(e.contains("message 3: proof 0") && e.contains("does not hold"), "{e}");
 }
 
@@ -65,7 +75,7 @@ fn message_3_without_valid_proofs_is_refused() {
                 m3.returned[..32].copy_from_slice(&v);
             }
         }
-        let e = victim.complete_responder(resp, &wire(&m3)).unwrap_err().to_string();
+        let e = victim.compare(resp, &wire(&m3)).unwrap_err().to_string();
         assert!(
             e.contains("proofs for its returned values") || e.contains("does not hold"),
             "lie {lie}: {e}"
@@ -165,7 +175,7 @@ fn a_value_repeated_beyond_the_partner_accounts_is_refused() {
     m2.points = first.repeat(m2.points.len() / 32);
     let e = victim.finish(ini, &wire(&m2)).unwrap_err().to_string();
     assert!(
-        e.contains("occurs in 15000 of its slots, but it has 3000 accounts"),
+        e.contains("occurs in 6000 of its slots, but it has 3000 accounts"),
         "{e}"
     );
 }
@@ -220,7 +230,7 @@ fn message_3_from_another_session_is_refused() {
     let mut moved = m3a.clone();
     moved.session = m2b.session;
     moved.previous = m2b.transcript();
-    let e = b.complete_responder(resp2, &wire(&moved)).unwrap_err().to_string();
+    let e = b.compare(resp2, &wire(&moved)).unwrap_err().to_string();
     assert!(e.contains("does not hold"), "{e}");
 }
 
@@ -240,24 +250,25 @@ fn a_record_for_a_rejected_candidate_is_refused() {
     let victim = build("Account Name,Website,Billing Country,Type\nAcme GmbH,acme-gruppe.de,Germany,Customer\nGlobex,globex.com,US,Customer\n");
     let (ini, m1) = attacker.start().unwrap();
     let (resp, m2) = victim.respond(&wire(&m1)).unwrap();
-    let (finished, honest3) = attacker.finish(ini, &wire(&m2)).unwrap();
-    drop(finished);
-    // The honest message 3 carries one record: Globex's. Acme is a candidate (NAME and
-    // NAME_PRESENCE are equal) that the rule rejects: name +10, domain -8, country -5.
-    let records: Vec<serde_json::Value> = serde_json::from_slice(&honest3.records).unwrap();
+    let (fin, m3) = attacker.finish(ini, &wire(&m2)).unwrap();
+    let (cmp, m4) = victim.compare(resp, &wire(&m3)).unwrap();
+    let saved = cmp.save();
+    let (_, honest5) = attacker.decide(fin, &wire(&m4)).unwrap();
+    // The honest message 5 carries one record: Globex's. Acme is a candidate (NAME is
+    // equal) that the rule rejects: the pair round shows both hold a domain and a country
+    // and neither is equal: name +10, domain -8, country -5.
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&honest5.records).unwrap();
     assert_eq!(records.len(), 1);
     let globex = records[0]["account"].as_u64().unwrap();
-    let mut forged = honest3.clone();
+    let mut forged = honest5.clone();
     let mut more = records.clone();
     more.push(serde_json::json!({"account": 1 - globex, "fields": [["row", "1"]]}));
     forged.records = serde_json::to_vec(&more).unwrap();
-    let e = victim.complete_responder(resp, &wire(&forged)).unwrap_err().to_string();
+    let e = victim.complete_responder(cmp, &wire(&forged)).unwrap_err().to_string();
     assert!(e.contains("a pair the decision rule rejects"), "{e}");
     // Honest, the victim reports Globex and nothing of Acme.
-    let (ini, m1) = attacker.start().unwrap();
-    let (resp, m2) = victim.respond(&wire(&m1)).unwrap();
-    let (_, m3) = attacker.finish(ini, &wire(&m2)).unwrap();
-    let (mapping, _) = victim.complete_responder(resp, &wire(&m3)).unwrap();
+    let cmp = mapping_core::party::Compared::load(&saved).unwrap();
+    let (mapping, _) = victim.complete_responder(cmp, &wire(&honest5)).unwrap();
     assert_eq!((mapping.pairs.len(), mapping.review.len()), (1, 0));
 }
 
@@ -309,15 +320,12 @@ fn a_missing_or_unasked_counts_part_is_refused() {
     let mut no_counts = m3.clone();
     no_counts.counts = None;
     let saved = resp.save();
-    let e = counting
-        .complete_responder(resp, &wire(&no_counts))
-        .unwrap_err()
-        .to_string();
+    let e = counting.compare(resp, &wire(&no_counts)).unwrap_err().to_string();
     assert!(e.contains("message 3") && e.contains("lacks the counts part"), "{e}");
     let resp = mapping_core::party::Responded::load(&saved).unwrap();
-    let (_, mut m4) = counting.complete_responder(resp, &wire(&m3)).unwrap();
+    let (_, mut m4) = counting.compare(resp, &wire(&m3)).unwrap();
     m4.counts = None;
-    let e = plain.complete_initiator(fin, &wire(&m4)).unwrap_err().to_string();
+    let e = plain.decide(fin, &wire(&m4)).unwrap_err().to_string();
     assert!(e.contains("message 4") && e.contains("lacks the counts part"), "{e}");
 }
 
@@ -345,8 +353,7 @@ fn the_counts_sub_session_shares_no_value_with_the_matches_part() {
     assert_eq!(c2.accounts(), 300);
     assert!(values(&c2.points).is_disjoint(&values(&m1.points)));
     assert!(values(&c2.returned).is_disjoint(&values(&m3.returned)));
-    let (mb, m4) = counting.complete_responder(resp, &wire(&m3)).unwrap();
-    let ma = plain.complete_initiator(fin, &wire(&m4)).unwrap();
+    let (ma, mb) = rest(&plain, &counting, fin, resp, &m3);
     // Every account matches its twin: 200 customer pairs, 100 prospect counts.
     assert_eq!((ma.pairs.len(), mb.pairs.len()), (200, 200));
     assert_eq!((ma.pair_total(), ma.counted_total()), (200, 100));
@@ -375,8 +382,7 @@ fn a_message_2_unlike_its_preview_is_refused() {
     assert!(preview.returned.is_empty() && preview.proofs.is_empty());
     let ahead = initiator.blind_ahead(&ini, &preview).unwrap();
     let (fin, m3) = initiator.finish_with(ini, &m2, Some(ahead)).unwrap();
-    let (r_view, m4) = responder.complete_responder(resp, &wire(&m3)).unwrap();
-    let i_view = initiator.complete_initiator(fin, &wire(&m4)).unwrap();
+    let (i_view, r_view) = rest(&initiator, &responder, fin, resp, &m3);
     // Companies 0 to 29 are on both lists: the values blinded ahead pair all of them.
     assert_eq!((i_view.pairs.len(), r_view.pairs.len()), (30, 30));
     for lie in 0..2 {
@@ -403,5 +409,113 @@ fn a_message_2_unlike_its_preview_is_refused() {
             .unwrap_err()
             .to_string();
         assert!(e.contains("message 2 differs from the preview"), "lie {lie}: {e}");
+    }
+}
+
+/// Two lists of companies without domains, each named once on both sides with a country:
+/// every pair is a candidate by NAME only, so the pair round compares every one.
+fn named(rows: usize) -> Party {
+    let mut csv = String::from("Account Name,Billing Country,Type\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Firm{i} GmbH,Germany,Customer\n"));
+    }
+    let d = ingest::read(csv.as_bytes(), "list.csv", &IngestOptions::new()).unwrap();
+    Party::new(PreparedList::build(d, &KeyConfig::new()), SharingPolicy::default()).unwrap()
+}
+
+/// Issue 10's pair round: a responder that answers it for another number of candidates than
+/// the first round found (to probe more pairs, or to leave some out) is refused before the
+/// initiator decides anything; so is a message 5 without the pair round's last values.
+#[test]
+fn a_pair_round_of_other_entries_is_refused() {
+    let a = named(6);
+    let b = named(6);
+    let (ini, m1) = a.start().unwrap();
+    let (resp, m2) = b.respond(&wire(&m1)).unwrap();
+    let (fin, m3) = a.finish(ini, &wire(&m2)).unwrap();
+    assert_eq!(fin.candidates(), 6);
+    assert_eq!(m3.pairs.as_ref().unwrap().accounts(), 6);
+    // The responder's honest reply, with one entry dropped (its points and populations).
+    let (cmp, honest4) = b.compare(resp, &wire(&m3)).unwrap();
+    let mut fewer = honest4.clone();
+    let part = fewer.pairs.as_mut().unwrap();
+    part.points.truncate(part.points.len() - 3 * 32);
+    part.populations[0].1 -= 1;
+    let saved = fin.save();
+    let e = a.decide(fin, &wire(&fewer)).unwrap_err().to_string();
+    assert!(
+        e.contains("message 4") && e.contains("5 entries") && e.contains("6 candidate pairs"),
+        "{e}"
+    );
+    // Honest message 4; then a message 5 whose pair part is gone.
+    let fin = Finished::load(&saved).unwrap();
+    let (_, m5) = a.decide(fin, &wire(&honest4)).unwrap();
+    let mut bare = m5.clone();
+    bare.pairs = None;
+    let e = b.complete_responder(cmp, &wire(&bare)).unwrap_err().to_string();
+    assert!(e.contains("message 5") && e.contains("lacks the pair part"), "{e}");
+}
+
+/// A responder that returns the initiator's pair-round values as it likes (to make an
+/// agreement appear: every value the first one) fails the pair round's proofs; one that
+/// moves its own values to another candidate's entry is caught by the binding to the pair.
+#[test]
+fn a_forged_pair_round_is_refused() {
+    let a = named(5);
+    let b = named(5);
+    for lie in 0..2 {
+        let (ini, m1) = a.start().unwrap();
+        let (resp, m2) = b.respond(&wire(&m1)).unwrap();
+        let (fin, m3) = a.finish(ini, &wire(&m2)).unwrap();
+        let (_, mut m4) = b.compare(resp, &wire(&m3)).unwrap();
+        let part = m4.pairs.as_mut().unwrap();
+        match lie {
+            0 => {
+                let first = part.returned[..32].to_vec();
+                part.returned = first.repeat(part.returned.len() / 32);
+            }
+            _ => {
+                // Entries 0 and 1 swap their three values.
+                let (x, y) = part.points.split_at_mut(3 * 32);
+                x.swap_with_slice(&mut y[..3 * 32]);
+            }
+        }
+        let e = a.decide(fin, &wire(&m4)).unwrap_err().to_string();
+        let want = if lie == 0 {
+            "does not hold"
+        } else {
+            "not bound to their pairs"
+        };
+        assert!(e.contains(want), "lie {lie}: {e}");
+    }
+}
+
+/// The pair round decides: two companies of one name, one in Germany and one in France,
+/// without domains. The first round pairs them (NAME); the pair round shows both hold a
+/// country and the countries differ, so neither side decides the pair (a rare name with a
+/// country against it is left for review, 10 - 5); the same name in one country is a match
+/// on both sides.
+#[test]
+fn the_pair_round_shows_a_country_disagreement_to_both_sides() {
+    let build = |csv: &str| {
+        let d = ingest::read(csv.as_bytes(), "list.csv", &IngestOptions::new()).unwrap();
+        Party::new(PreparedList::build(d, &KeyConfig::new()), SharingPolicy::default()).unwrap()
+    };
+    let a = build("Account Name,Billing Country,Type\nSummit Bank,Germany,Customer\nOrbis Labs,Spain,Customer\n");
+    let b = build("Account Name,Billing Country,Type\nSummit Bank,France,Customer\nOrbis Labs,ES,Customer\n");
+    let (ini, m1) = a.start().unwrap();
+    let (resp, m2) = b.respond(&wire(&m1)).unwrap();
+    let (fin, m3) = a.finish(ini, &wire(&m2)).unwrap();
+    assert_eq!(fin.candidates(), 2);
+    let (ma, mb) = rest(&a, &b, fin, resp, &m3);
+    for m in [&ma, &mb] {
+        assert_eq!((m.pairs.len(), m.review.len()), (1, 1));
+        let why = m.pairs[0].decision.explain();
+        assert!(
+            why.contains("country=agree(+3)") && why.contains("domain=missing"),
+            "{why}"
+        );
+        let why = m.review[0].decision.explain();
+        assert!(why.contains("country=disagree(-5)"), "{why}");
     }
 }

@@ -31,7 +31,7 @@ pub fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Runs the four messages of a session between `a` (initiator) and `b` through their byte
+/// Runs the six messages of a session between `a` (initiator) and `b` through their byte
 /// encoding; returns both sides' mappings.
 pub fn session(
     a: &mapping_core::party::Party,
@@ -42,7 +42,9 @@ pub fn session(
     let (ini, m1) = a.start().unwrap();
     let (resp, m2) = b.respond(&wire(&m1)).unwrap();
     let (fin, m3) = a.finish(ini, &wire(&m2)).unwrap();
-    let (mb, m4) = b.complete_responder(resp, &wire(&m3)).unwrap();
-    let ma = a.complete_initiator(fin, &wire(&m4)).unwrap();
+    let (cmp, m4) = b.compare(resp, &wire(&m3)).unwrap();
+    let (dec, m5) = a.decide(fin, &wire(&m4)).unwrap();
+    let (mb, m6) = b.complete_responder(cmp, &wire(&m5)).unwrap();
+    let ma = a.complete_initiator(dec, &wire(&m6)).unwrap();
     (ma, mb)
 }

@@ -61,11 +61,12 @@ fn fixtures_map_to_the_ground_truth_as_documented() {
     assert_eq!(truth.len(), 877);
     // The generator plants homonyms, namesakes, public bodies on a company's label, one-edit
     // names, free-mail and placeholder websites (fixtures/README.md). Decided: 873 pairs, 868
-    // true; review: 23 pairs, 4 true; 5 true pairs are not found.
-    assert_eq!((found.len(), review.len()), (873, 23), "decided and review pairs");
+    // true; review: 21 pairs, 2 true; 7 true pairs are not decided. (With BRAND_NAME in the
+    // first round, protocol v3's default, two more true pairs reached review.)
+    assert_eq!((found.len(), review.len()), (873, 21), "decided and review pairs");
     assert!(found.is_disjoint(&review));
     assert_eq!(found.intersection(&truth).count(), 868);
-    assert_eq!(review.intersection(&truth).count(), 4);
+    assert_eq!(review.intersection(&truth).count(), 2);
     // The 5 false decided pairs are same-name traps where one side holds no usable domain, so
     // the domain disagreement cannot be seen: same name, same country, nothing against them.
     let false_pairs: Vec<_> = report
@@ -94,7 +95,7 @@ fn fixtures_map_to_the_ground_truth_as_documented() {
         (Some(857), Some(858))
     );
     assert_eq!(ma.pair_total(), 873);
-    assert_eq!(rb.review.len(), 23);
+    assert_eq!(rb.review.len(), 21);
     // Matrix cells add up to the decided pairs, and the transposed matrix is the partner's.
     let cells: u64 = report.matrix.iter().map(|c| c.pairs).sum();
     assert_eq!(cells, 873);
@@ -146,8 +147,8 @@ fn hidden_population_and_counts_policy() {
         .chain(&full.review)
         .filter(|p| a.list().accounts[p.own].account.population.label() == "Former Customer")
         .count();
-    assert_eq!(896 - hidden_pairs, 751);
-    assert_eq!(ma.pair_total(), 836);
+    assert_eq!(894 - hidden_pairs, 749);
+    assert_eq!(ma.pair_total(), 834);
     assert_eq!(mb.pair_total(), ma.pair_total());
 }
 
@@ -293,7 +294,7 @@ fn report_files_are_written_whole() {
     assert_eq!(matches.lines().count(), 874);
     assert_eq!(
         std::fs::read_to_string(dir.join("review.csv")).unwrap().lines().count(),
-        24
+        22
     );
     assert!(matches.starts_with("a_row,b_row,a_record_id,b_record_id,a_name,b_name,a_domains,b_domains,a_population,b_population,matched_keys,confidence"));
     let rejects = std::fs::read_to_string(dir.join("rejects.csv")).unwrap();
@@ -307,7 +308,7 @@ fn report_files_are_written_whole() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["summary"]["matched_pairs"], 873);
-    assert_eq!(summary["summary"]["review_pairs"], 23);
+    assert_eq!(summary["summary"]["review_pairs"], 21);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     // Issue 13: the file's name, never a local path.
     assert!(
@@ -369,8 +370,8 @@ fn hash_cache_makes_repeat_runs_skip_hashing() {
     let (hit2, second) = run();
     assert!(hit2, "the repeat run reads the cache");
     assert_eq!(second, first);
-    assert_eq!(first.len(), 896);
-    assert_eq!(first.intersection(&truth()).count(), 872);
+    assert_eq!(first.len(), 894);
+    assert_eq!(first.intersection(&truth()).count(), 870);
     // Damage the file: it is ignored (and rewritten), and the result stays right.
     let mut bytes = std::fs::read(&files[0]).unwrap();
     bytes[100] ^= 1;

@@ -7,9 +7,13 @@ mod common;
 
 use mapping_core::{ingest, IngestOptions, KeyConfig, KeyType, PreparedList};
 
+/// Every account's keys of every first-round type (the default set is a subset).
 fn keys(csv: &str) -> Vec<Vec<(KeyType, String)>> {
     let d = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
-    let list = PreparedList::build(d, &KeyConfig::new());
+    let every = KeyConfig::new()
+        .with_types("domain,brand_name,name_country,name,name_presence")
+        .unwrap();
+    let list = PreparedList::build(d, &every);
     list.accounts
         .iter()
         .map(|a| a.keys.iter().map(|k| (k.kind, k.value.clone())).collect())
@@ -56,6 +60,17 @@ fn labels_under_public_suffixes_are_not_brands() {
         "Account Name,Website\nGranada City Council,granada.es\nGranada School District,granada.k12.co.us\nCamden Council,camden.gov.uk\nCity of Portland,ci.portland.or.us\n",
     );
     assert!(k[0].contains(&(KeyType::BrandName, "granada|granada".into())));
+    // Nor does the pair round compare them as brands.
+    let d = ingest::read(
+        "Account Name,Website\nGranada City Council,granada.es\nGranada School District,granada.k12.co.us\n".as_bytes(),
+        "t.csv",
+        &IngestOptions::new(),
+    )
+    .unwrap();
+    let list = PreparedList::build(d, &KeyConfig::new());
+    assert_eq!(list.keyed.attributes(0).brand.as_deref(), Some("granada"));
+    assert_eq!(list.keyed.attributes(1).brand, None);
+    assert!(list.keyed.attributes(1).domain);
     for account in &k[1..] {
         assert!(account.iter().all(|(t, _)| *t != KeyType::BrandName), "{account:?}");
         assert!(

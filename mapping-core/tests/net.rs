@@ -59,8 +59,10 @@ fn in_process(a: &Party, b: &Party) -> (Vec<String>, Vec<String>) {
     let (ini, m1) = a.start().unwrap();
     let (resp, m2) = b.respond(&m1).unwrap();
     let (fin, m3) = a.finish(ini, &m2).unwrap();
-    let (mb, m4) = b.complete_responder(resp, &m3).unwrap();
-    let ma = a.complete_initiator(fin, &m4).unwrap();
+    let (cmp, m4) = b.compare(resp, &m3).unwrap();
+    let (dec, m5) = a.decide(fin, &m4).unwrap();
+    let (mb, m6) = b.complete_responder(cmp, &m5).unwrap();
+    let ma = a.complete_initiator(dec, &m6).unwrap();
     (pairs(&ma, a), pairs(&mb, b))
 }
 

@@ -432,10 +432,10 @@ fn counts_part_is_checked_and_nested_once() {
     assert!(decode_err(&m1_with.encode()).contains("a step-1 message carries no counts part"));
     let mut wrong_step = m2.clone();
     wrong_step.counts = Some(Box::new(m2.clone().tap_counts(None)));
-    assert!(decode_err(&wrong_step.encode()).contains("must be a counts-only step-1 message"));
+    assert!(decode_err(&wrong_step.encode()).contains("must be a step-1 message in counts-only mode"));
     let mut matches_mode = m2.clone();
     matches_mode.counts = Some(Box::new(m1.clone()));
-    assert!(decode_err(&matches_mode.encode()).contains("must be a counts-only step-1 message"));
+    assert!(decode_err(&matches_mode.encode()).contains("must be a step-1 message in counts-only mode"));
     let mut m3 = m2.clone().tap_counts(None);
     m3.kind = MessageType::InitiatorFinal;
     let mut inner = m2.clone();
@@ -457,6 +457,63 @@ fn counts_part_is_checked_and_nested_once() {
     late.counts = None;
     late.counted = vec![("Partners".into(), 3)];
     assert!(decode_err(&late.encode()).contains("declares no counted populations"));
+}
+
+/// Version 4's pair part (the pair round over the candidates) rides in messages 3 to 5, two
+/// steps behind the message carrying it, in matches mode, never inside another part; the
+/// records moved to messages 5 and 6.
+#[test]
+fn pair_part_is_checked_and_nested_once() {
+    let (p, cfg, ini, m1) = sample();
+    let (_, m2) = Responder::respond(&p, &cfg, &m1).unwrap();
+    let (_, m3) = ini.finish(&m2).unwrap();
+    let (_, pair1) = Initiator::start(&p, &cfg).unwrap();
+    let mut with = m3.clone();
+    with.pairs = Some(Box::new(pair1.clone()));
+    let back = Message::decode(&with.encode(), 1000).unwrap();
+    assert_eq!(back, with);
+    // Not in messages 1, 2 or 6.
+    for (kind, mut m) in [(1, m1.clone()), (2, m2.clone()), (6, m3.clone())] {
+        if kind == 6 {
+            m.kind = MessageType::ResponderRecords;
+            m.returned.clear();
+            m.proofs.clear();
+        }
+        m.pairs = Some(Box::new(pair1.clone()));
+        let e = decode_err(&m.encode());
+        assert!(
+            e.contains(&format!("a step-{kind} message carries no pair part")),
+            "{e}"
+        );
+    }
+    // Two steps behind, in matches mode.
+    let mut wrong_step = m3.clone();
+    wrong_step.pairs = Some(Box::new(m2.clone()));
+    let e = decode_err(&wrong_step.encode());
+    assert!(e.contains("pair part must be a step-1 message in matches mode"), "{e}");
+    let (_, counting) = Initiator::start(&p, &cfg.clone().mode(Mode::CountsOnly)).unwrap();
+    let mut counts_mode = m3.clone();
+    counts_mode.pairs = Some(Box::new(counting));
+    assert!(decode_err(&counts_mode.encode()).contains("pair part must be a step-1 message in matches mode"));
+    // No part inside a part.
+    let mut inner = pair1.clone();
+    inner.pairs = Some(Box::new(pair1.clone()));
+    let mut nested = m3.clone();
+    nested.pairs = Some(Box::new(inner));
+    let e = decode_err(&nested.encode());
+    assert!(e.contains("holds no pair part of its own"), "{e}");
+    // Records travel in steps 5 and 6 only: not in 3, not in 4.
+    for kind in [MessageType::InitiatorFinal, MessageType::ResponderCompare] {
+        let mut m = m3.clone();
+        if kind == MessageType::ResponderCompare {
+            m.kind = kind;
+            m.returned.clear();
+            m.proofs.clear();
+        }
+        m.records = b"[]".to_vec();
+        let e = decode_err(&m.encode());
+        assert!(e.contains("carries no shared records"), "{e}");
+    }
 }
 
 trait TapCounts {

@@ -4,9 +4,9 @@
 //! ```text
 //! offset size  field
 //! 0      6     magic "ACMAP\0"
-//! 6      1     version (3)
+//! 6      1     version (4)
 //! 7      1     message type: 1 initiator's points, 2 responder's reply, 3 initiator's final,
-//!              4 responder's records
+//!              4 responder's comparison, 5 initiator's records, 6 responder's records
 //! 8      1     mode: 0 matches, 1 counts only
 //! 9      1     slots per account (K), 1..=16
 //! 10     1     compared bytes T of each double-blinded value, 16..=32
@@ -15,20 +15,23 @@
 //! 28     16    transcript: first 16 bytes of the previous message's checksum (0 in step 1)
 //! 44     8     sender's account count n (big-endian)
 //! 52     8     returned value count r
-//! 60     8     shared-records length s in bytes (types 3 and 4; within the message)
+//! 60     8     shared-records length s in bytes (types 5 and 6; within the message)
 //! 68     2     population count p (at most 1024)
 //! 70     32    the sender's key commitment `k·G` (types 1 and 2; zero otherwise)
 //! 102    4     proof count q (types 2 and 3; zero otherwise)
 //! 106    2     counted population count p2 (types 1 and 2; zero otherwise)
 //! 108    8     counts-part length c in bytes (types 2 to 4; zero otherwise)
-//! 116    ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
+//! 116    8     pair-part length m in bytes (types 3 to 5; zero otherwise)
+//! 124    ...   p × (u16 label length ≤ 256, UTF-8 label, u64 accounts); the counts sum to n
 //! ...    ...   p2 × the same: the sender's populations shared as counts only (declared,
 //!              their points travel in the counts part)
 //! ...    s     shared records: JSON, the fields the sender's policy shares for its matched
-//!              accounts (types 3 and 4)
+//!              accounts (types 5 and 6)
 //! ...    c     the counts part: a whole message of the counts sub-session (its own
-//!              header, values and checksum; no counts part of its own), step one less
+//!              header, values and checksum; no part of its own), step one less
 //!              than this message's
+//! ...    m     the pair part: a whole message of the pair round over the candidate pairs
+//!              (matches mode; no part of its own), step two less than this message's
 //! ...    q·64  batched DLEQ proofs (RFC 9497 §2.2) that the returned values are the
 //!              partner's points times the committed key (types 2 and 3)
 //! ...    r·32  returned double-blinded values, whole (types 2 and 3)
@@ -40,7 +43,10 @@
 //! truncated them to T bytes, which made them impossible to check). Version 3 added
 //! per-population sharing: the populations a sender shares as counts only are declared
 //! (`p2`) and run in a second, counts-only sub-session with its own keys and shuffles,
-//! whose messages ride inside messages 2 to 4 (`c`); see `crate::party`. A decoder error names
+//! whose messages ride inside messages 2 to 4 (`c`); see `crate::party`. Version 4 added the
+//! pair round ([`crate::compare`]): a third sub-session over the candidate pairs of the first,
+//! whose messages ride inside messages 3 to 5 (`m`), so the records move to messages 5 and 6,
+//! after both sides have decided. A decoder error names
 //! the field and what was wrong; lengths are checked against the bytes actually present
 //! (and the caller's set-size limit) before any allocation.
 
@@ -51,8 +57,8 @@ use crate::error::{Error, Result};
 /// Magic bytes at the start of every message.
 pub const MAGIC: &[u8; 6] = b"ACMAP\0";
 /// Wire-format version.
-pub const VERSION: u8 = 3;
-const FIXED_HEADER: usize = 116;
+pub const VERSION: u8 = 4;
+const FIXED_HEADER: usize = 124;
 /// Bytes of one returned value on the wire (whole, so that its proof can be checked).
 pub const VALUE_BYTES: usize = 32;
 const PROOF: usize = super::proof::PROOF_BYTES;
@@ -69,11 +75,17 @@ pub enum MessageType {
     /// Responder to initiator: `b·a·H(t)` in the initiator's order, and `b·H(u)` for every
     /// responder slot.
     ResponderReply = 2,
-    /// Initiator to responder: `a·b·H(u)` in the responder's order, and the initiator's
-    /// shared records.
+    /// Initiator to responder: `a·b·H(u)` in the responder's order (and the pair round's
+    /// first message).
     InitiatorFinal = 3,
+    /// Responder to initiator: the pair round's reply (and the counts sub-session's last
+    /// message).
+    ResponderCompare = 4,
+    /// Initiator to responder: the pair round's last message and the initiator's shared
+    /// records.
+    InitiatorRecords = 5,
     /// Responder to initiator: the responder's shared records.
-    ResponderRecords = 4,
+    ResponderRecords = 6,
 }
 
 impl MessageType {
@@ -82,12 +94,14 @@ impl MessageType {
             1 => Some(Self::InitiatorPoints),
             2 => Some(Self::ResponderReply),
             3 => Some(Self::InitiatorFinal),
-            4 => Some(Self::ResponderRecords),
+            4 => Some(Self::ResponderCompare),
+            5 => Some(Self::InitiatorRecords),
+            6 => Some(Self::ResponderRecords),
             _ => None,
         }
     }
 
-    /// Step number (1 to 4).
+    /// Step number (1 to 6).
     pub fn step(self) -> u8 {
         self as u8
     }
@@ -147,13 +161,16 @@ pub struct Message {
     pub returned: Vec<u8>,
     /// The sender's blinded points, 32 bytes each, `slots` per account, concatenated.
     pub points: Vec<u8>,
-    /// Shared records (JSON), steps 3 and 4.
+    /// Shared records (JSON), steps 5 and 6.
     pub records: Vec<u8>,
     /// The sender's populations shared as counts only, with account counts (steps 1 and 2):
     /// declared here, their points travel in the counts sub-session.
     pub counted: Vec<(String, u64)>,
     /// A message of the counts sub-session, one step behind this one (steps 2 to 4).
     pub counts: Option<Box<Message>>,
+    /// A message of the pair round over the candidate pairs, two steps behind this one
+    /// (steps 3 to 5).
+    pub pairs: Option<Box<Message>>,
 }
 
 impl std::fmt::Debug for Message {
@@ -206,8 +223,10 @@ impl Message {
         out.extend_from_slice(&self.commitment);
         out.extend_from_slice(&((self.proofs.len() / PROOF) as u32).to_be_bytes());
         let counts = self.counts.as_ref().map(|m| m.encode()).unwrap_or_default();
+        let pairs = self.pairs.as_ref().map(|m| m.encode()).unwrap_or_default();
         out.extend_from_slice(&(self.counted.len() as u16).to_be_bytes());
         out.extend_from_slice(&(counts.len() as u64).to_be_bytes());
+        out.extend_from_slice(&(pairs.len() as u64).to_be_bytes());
         for (label, n) in self.populations.iter().chain(&self.counted) {
             out.extend_from_slice(&(label.len() as u16).to_be_bytes());
             out.extend_from_slice(label.as_bytes());
@@ -215,6 +234,7 @@ impl Message {
         }
         out.extend_from_slice(&self.records);
         out.extend_from_slice(&counts);
+        out.extend_from_slice(&pairs);
         out.extend_from_slice(&self.proofs);
         out
     }
@@ -302,7 +322,7 @@ impl Message {
     ///     session: [7; 16], previous: [0; 16], populations: vec![("Customers".into(), 1)],
     ///     commitment: [1; 32], proofs: Vec::new(),
     ///     returned: Vec::new(), points: vec![0; 32], records: Vec::new(),
-    ///     counted: Vec::new(), counts: None,
+    ///     counted: Vec::new(), counts: None, pairs: None,
     /// };
     /// assert_eq!(m.clone().into_bytes(), m.encode());
     /// assert_eq!(Message::decode_vec(m.encode(), 10).unwrap(), m);
@@ -332,8 +352,8 @@ impl Message {
         Message::parse_part(bytes, max_accounts, false)
     }
 
-    /// [`Message::parse`] of a whole message (`inner` false) or of a counts part (`inner`
-    /// true: one level only, so a nested part can never recurse).
+    /// [`Message::parse`] of a whole message (`inner` false) or of a counts or pair part
+    /// (`inner` true: one level only, so a nested part can never recurse).
     fn parse_part(bytes: &[u8], max_accounts: u64, inner: bool) -> Result<(Message, usize)> {
         if bytes.len() < FIXED_HEADER + CHECKSUM {
             return Err(err(
@@ -409,6 +429,7 @@ impl Message {
         }
         let counted_count = usize::from(u16::from_be_bytes([bytes[106], bytes[107]]));
         let counts_len = read_u64(108);
+        let pairs_len = read_u64(116);
         if pop_count + counted_count > MAX_POPULATIONS {
             return Err(err(
                 "populations",
@@ -471,7 +492,7 @@ impl Message {
         if declared + counted_total > u128::from(max_accounts) {
             return Err(over_limit(declared + counted_total, max_accounts));
         }
-        let records_allowed = matches!(kind, MessageType::InitiatorFinal | MessageType::ResponderRecords);
+        let records_allowed = matches!(kind, MessageType::InitiatorRecords | MessageType::ResponderRecords);
         if records_len > 0 && !records_allowed {
             return Err(err(
                 "records",
@@ -488,42 +509,8 @@ impl Message {
         }
         let records = body[at..at + records_len as usize].to_vec();
         at += records_len as usize;
-        if counts_len > 0 && (kind == MessageType::InitiatorPoints || inner) {
-            return Err(err(
-                "counts part",
-                if inner {
-                    "a counts part holds no counts part of its own"
-                } else {
-                    "a step-1 message carries no counts part"
-                },
-            ));
-        }
-        if counts_len > (body.len() - at) as u64 {
-            return Err(err(
-                "counts part",
-                format!("{counts_len} bytes of counts part announced, more than the message holds"),
-            ));
-        }
-        let counts = if counts_len == 0 {
-            None
-        } else {
-            let bytes = &body[at..at + counts_len as usize];
-            let (mut part, points_at) =
-                Message::parse_part(bytes, max_accounts, true).map_err(|e| err("counts part", e.to_string()))?;
-            part.points = bytes[points_at..bytes.len() - CHECKSUM].to_vec();
-            if part.kind.step() + 1 != kind.step() || part.mode != Mode::CountsOnly || !part.counted.is_empty() {
-                return Err(err(
-                    "counts part",
-                    format!(
-                        "a step-{} message's counts part must be a counts-only step-{} message that declares no counted populations",
-                        kind.step(),
-                        kind.step() - 1
-                    ),
-                ));
-            }
-            Some(Box::new(part))
-        };
-        at += counts_len as usize;
+        let counts = nested_part(body, &mut at, counts_len, kind, inner, max_accounts, Part::Counts)?;
+        let pairs = nested_part(body, &mut at, pairs_len, kind, inner, max_accounts, Part::Pairs)?;
         let proves = matches!(kind, MessageType::ResponderReply | MessageType::InitiatorFinal);
         if !proves && proof_count != 0 {
             return Err(err(
@@ -547,7 +534,9 @@ impl Message {
             MessageType::InitiatorPoints => (false, true),
             MessageType::ResponderReply => (true, true),
             MessageType::InitiatorFinal => (true, false),
-            MessageType::ResponderRecords => (false, false),
+            MessageType::ResponderCompare | MessageType::InitiatorRecords | MessageType::ResponderRecords => {
+                (false, false)
+            }
         };
         if !want_returned && returned_count != 0 {
             return Err(err(
@@ -592,6 +581,7 @@ impl Message {
             records,
             counted,
             counts,
+            pairs,
         };
         Ok((msg, returned_end))
     }
@@ -616,6 +606,14 @@ impl Message {
                 s.push_str(&format!("  {line}\n"));
             }
         }
+        if let Some(part) = &self.pairs {
+            s.push_str(
+                "  pair part (the pair round: for candidate pairs only, domain and country presence, country and brand label, each bound to its pair; keys of its own):\n",
+            );
+            for line in part.describe().lines() {
+                s.push_str(&format!("  {line}\n"));
+            }
+        }
         s.push_str("  what the partner learns from the session:\n");
         for line in self.partner_learns() {
             s.push_str(&format!("    - {line}\n"));
@@ -633,6 +631,8 @@ impl Message {
                 MessageType::InitiatorPoints => "initiator's blinded keys",
                 MessageType::ResponderReply => "responder's reply",
                 MessageType::InitiatorFinal => "initiator's final values",
+                MessageType::ResponderCompare => "responder's comparison of the candidate pairs",
+                MessageType::InitiatorRecords => "initiator's comparison and shared records",
                 MessageType::ResponderRecords => "responder's shared records",
             },
             hex(&self.session),
@@ -692,8 +692,8 @@ impl Message {
         ];
         match self.mode {
             Mode::Matches => {
-                lines.push("which of the sender's accounts share a key with the partner's, and which key types are equal (DOMAIN, BRAND_NAME, NAME_COUNTRY, NAME, NAME_PRESENCE, NAME_FUZZY as configured)");
-                lines.push("for those accounts, through NAME_PRESENCE (on by default): whether the account holds a domain and a country exactly as the partner's does, and so whether a domain or country both hold differs");
+                lines.push("which of the sender's accounts share a key with the partner's (candidate pairs), and which key types are equal (DOMAIN, BRAND_NAME, NAME as configured; NAME_COUNTRY, NAME_PRESENCE, NAME_FUZZY if enabled)");
+                lines.push("for candidate pairs only, through the pair round: whether the two accounts hold a domain and a country alike, whether their countries are equal and whether their brand labels are equal (never the values), and so whether a domain or country both hold differs");
                 lines.push("from that, the decision rule's verdict on each such pair (both sides compute the same); records travel only for pairs it keeps");
             }
             Mode::CountsOnly => {
@@ -708,6 +708,96 @@ impl Message {
         }
         lines
     }
+}
+
+/// The two kinds of nested part: the counts sub-session (messages 2 to 4, one step behind)
+/// and the pair round (messages 3 to 5, two steps behind).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Counts,
+    Pairs,
+}
+
+impl Part {
+    fn name(self) -> &'static str {
+        match self {
+            Part::Counts => "counts part",
+            Part::Pairs => "pair part",
+        }
+    }
+
+    /// How many steps the part's sub-session is behind the message carrying it.
+    fn behind(self) -> u8 {
+        match self {
+            Part::Counts => 1,
+            Part::Pairs => 2,
+        }
+    }
+
+    fn mode(self) -> Mode {
+        match self {
+            Part::Counts => Mode::CountsOnly,
+            Part::Pairs => Mode::Matches,
+        }
+    }
+
+    /// Whether a message of this type may carry the part.
+    fn carried_by(self, kind: MessageType) -> bool {
+        let step = kind.step();
+        match self {
+            Part::Counts => (2..=4).contains(&step),
+            Part::Pairs => (3..=5).contains(&step),
+        }
+    }
+}
+
+/// Reads a nested part of `len` bytes at `at` (advancing it): a whole message of a
+/// sub-session, checked like any message, with no part of its own, in the sub-session's
+/// mode and at its step.
+fn nested_part(
+    body: &[u8],
+    at: &mut usize,
+    len: u64,
+    kind: MessageType,
+    inner: bool,
+    max_accounts: u64,
+    part: Part,
+) -> Result<Option<Box<Message>>> {
+    let name = part.name();
+    if len == 0 {
+        return Ok(None);
+    }
+    if inner {
+        return Err(err(name, format!("a nested part holds no {name} of its own")));
+    }
+    if !part.carried_by(kind) {
+        return Err(err(name, format!("a step-{} message carries no {name}", kind.step())));
+    }
+    if len > (body.len() - *at) as u64 {
+        return Err(err(
+            name,
+            format!("{len} bytes of {name} announced, more than the message holds"),
+        ));
+    }
+    let bytes = &body[*at..*at + len as usize];
+    let (mut msg, points_at) = Message::parse_part(bytes, max_accounts, true).map_err(|e| err(name, e.to_string()))?;
+    msg.points = bytes[points_at..bytes.len() - CHECKSUM].to_vec();
+    let step = kind.step() - part.behind();
+    if msg.kind.step() != step || msg.mode != part.mode() || !msg.counted.is_empty() {
+        return Err(err(
+            name,
+            format!(
+                "a step-{} message's {name} must be a step-{step} message in {} mode that declares no counted populations",
+                kind.step(),
+                match part.mode() {
+                    Mode::Matches => "matches",
+                    Mode::CountsOnly => "counts-only",
+                }
+            ),
+        ));
+    }
+    *at += len as usize;
+    Ok(Some(Box::new(msg)))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

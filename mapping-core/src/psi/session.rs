@@ -90,6 +90,10 @@ pub struct PsiConfig {
     pub hash_cache: Option<std::path::PathBuf>,
     /// Counter advanced as slots are processed (for progress bars).
     pub progress: Progress,
+    /// Keep the input order instead of shuffling: for the pair round ([`crate::compare`]),
+    /// whose entries are the candidate pairs in an order both sides know, so that a match
+    /// between two different entries shows a lie.
+    pub(crate) ordered: bool,
 }
 
 impl Default for PsiConfig {
@@ -102,6 +106,7 @@ impl Default for PsiConfig {
             max_pair_factor: 64,
             hash_cache: None,
             progress: Progress::default(),
+            ordered: false,
         }
     }
 }
@@ -305,6 +310,9 @@ pub struct Timings {
     pub peer_slots: u64,
     /// `H(t)` of own keys came from the on-disk cache.
     pub hash_cache_hit: bool,
+    /// Own slots of the pair round ([`crate::compare`]), included in `own_slots`.
+    #[serde(default)]
+    pub pair_slots: u64,
 }
 
 impl Timings {
@@ -321,6 +329,7 @@ impl Timings {
         self.distinct_keys += other.distinct_keys;
         self.peer_slots += other.peer_slots;
         self.hash_cache_hit &= other.hash_cache_hit;
+        self.pair_slots += other.pair_slots;
     }
 }
 
@@ -374,7 +383,13 @@ pub(super) const KEPT_POINTS_MAX: usize = 1 << 20;
 impl Side {
     /// Shuffles the accounts, groups them by population (labels sorted), hashes and blinds
     /// every slot.
-    fn build(input: &PartyInput, slots: u8, cache_dir: Option<&std::path::Path>, progress: &Progress) -> Result<Side> {
+    fn build(
+        input: &PartyInput,
+        slots: u8,
+        cache_dir: Option<&std::path::Path>,
+        progress: &Progress,
+        ordered: bool,
+    ) -> Result<Side> {
         let t0 = Instant::now();
         let k = usize::from(slots);
         let keyed = input.accounts();
@@ -402,7 +417,9 @@ impl Side {
         let mut populations = Vec::new();
         for (new_index, &label) in label_order.iter().enumerate() {
             let mut group = std::mem::take(&mut groups[label]);
-            shuffle(&mut group);
+            if !ordered {
+                shuffle(&mut group);
+            }
             populations.push((labels[label].clone(), group.len() as u64));
             position_population.extend(std::iter::repeat_n(new_index as u32, group.len()));
             order.extend(group);
@@ -581,6 +598,7 @@ impl Side {
             records: Vec::new(),
             counted: Vec::new(),
             counts: None,
+            pairs: None,
         }
     }
 }
@@ -1002,7 +1020,13 @@ impl Initiator {
     /// Starts a session: draws the key and session id, blinds every slot, returns message 1
     /// with the key's commitment.
     pub fn start(input: &PartyInput, config: &PsiConfig) -> Result<(Initiator, Message)> {
-        let side = Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?;
+        let side = Side::build(
+            input,
+            config.slots,
+            config.hash_cache.as_deref(),
+            &config.progress,
+            config.ordered,
+        )?;
         let mut session = [0u8; 16];
         OsRng.fill_bytes(&mut session);
         let msg = side.points_message(MessageType::InitiatorPoints, config.mode, config, session, [0; 16]);
@@ -1173,6 +1197,7 @@ impl Initiator {
             records: Vec::new(),
             counted: Vec::new(),
             counts: None,
+            pairs: None,
         };
         Ok((result, msg3))
     }
@@ -1229,7 +1254,13 @@ impl Responder {
     /// it, so a live session does this while the initiator computes message 1.
     pub fn prepare(input: &PartyInput, config: &PsiConfig) -> Result<Prepared> {
         Ok(Prepared {
-            side: Side::build(input, config.slots, config.hash_cache.as_deref(), &config.progress)?,
+            side: Side::build(
+                input,
+                config.slots,
+                config.hash_cache.as_deref(),
+                &config.progress,
+                config.ordered,
+            )?,
         })
     }
 
@@ -1391,7 +1422,7 @@ mod tests {
             }
             input.push(if i % 5 == 0 { "Prospects" } else { "Customers" }, keys);
         }
-        let side = Side::build(&input, 3, None, &Progress::default()).unwrap();
+        let side = Side::build(&input, 3, None, &Progress::default(), false).unwrap();
         let halves = side.halves.as_ref().expect("a small side keeps its points");
         assert_eq!(halves.len() * 32, side.points.len());
         let mut doubled = vec![0u8; side.points.len()];

@@ -3,7 +3,9 @@
 //! owner-only file (see `crate::party`) and deletes it when the session ends. The buffer
 //! returned by `save` is zeroized on drop.
 //!
-//! Format: magic `ACMAPST\0`, version, kind (1 initiator, 2 responder), fields, SHA-256.
+//! Format: magic `ACMAPST\0`, version, kind (1 initiator, 2 responder, 3 a party's responder
+//! after message 2, 4 a party's initiator after message 3, 5 a party's responder after
+//! message 4, 6 a party's initiator after message 5), fields, SHA-256.
 //! Only the initiator's state holds a key: the responder needs none after message 2, so its
 //! state file holds nothing secret beyond the list-derived values (still owner-only).
 
@@ -17,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::keys::KeyType;
 
 const MAGIC: &[u8; 8] = b"ACMAPST\0";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 
 struct Enc(Zeroizing<Vec<u8>>);
 
@@ -266,6 +268,9 @@ fn role(kind: u8) -> &'static str {
         1 => "initiator",
         2 => "responder",
         3 => "responder (both sub-sessions)",
+        4 => "initiator after message 3",
+        5 => "responder after message 4",
+        6 => "initiator after message 5",
         _ => "unknown",
     }
 }
@@ -300,6 +305,110 @@ impl crate::party::Responded {
             counts,
             partner_counted: d.pops()?,
         })
+    }
+}
+
+/// JSON of a value that always serializes (results and plain data).
+fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|_| bad("inconsistent contents"))
+}
+
+fn array16(bytes: &[u8]) -> Result<[u8; 16]> {
+    bytes.try_into().map_err(|_| bad("inconsistent contents"))
+}
+
+impl crate::party::Finished {
+    /// Serializes the state as one checksummed record (kind 4): the first round's result,
+    /// the pair round's initiator (its key included), the counts sub-session's responder.
+    /// Write it only to an owner-only file.
+    pub fn save(&self) -> Zeroizing<Vec<u8>> {
+        let mut e = Enc::new(4);
+        e.bytes(&json(&self.result));
+        e.bytes(&self.sent);
+        e.bytes(self.fingerprint.as_bytes());
+        e.bytes(&self.pairs.save());
+        match &self.counts {
+            Some(c) => e.bytes(&c.save()),
+            None => e.bytes(&[]),
+        }
+        e.pops(&self.partner_counted);
+        e.finish()
+    }
+
+    /// Restores a state written by `Finished::save`.
+    pub fn load(bytes: &[u8]) -> Result<Self> {
+        let mut d = Dec::open(bytes, 4)?;
+        let result = from_json(&d.bytes()?)?;
+        let sent = array16(&d.bytes()?)?;
+        let fingerprint = String::from_utf8(d.bytes()?).map_err(|_| bad("inconsistent contents"))?;
+        let n = d.len(1)?;
+        let pairs = Initiator::load(d.take(n)?)?;
+        let counts = match d.len(1)? {
+            0 => None,
+            n => Some(Responder::load(d.take(n)?)?),
+        };
+        Ok(Self {
+            result,
+            sent,
+            fingerprint,
+            pairs,
+            counts,
+            partner_counted: d.pops()?,
+        })
+    }
+}
+
+impl crate::party::Compared {
+    /// Serializes the state as one checksummed record (kind 5): the first round's result,
+    /// the pair round's responder, the counts. Holds no key (still owner-only: it is
+    /// derived from the list).
+    pub fn save(&self) -> Zeroizing<Vec<u8>> {
+        let mut e = Enc::new(5);
+        e.bytes(&json(&self.result));
+        e.bytes(&self.sent);
+        e.bytes(self.fingerprint.as_bytes());
+        e.bytes(&self.pairs.save());
+        e.bytes(&json(&self.counts));
+        e.pops(&self.partner_counted);
+        e.finish()
+    }
+
+    /// Restores a state written by `Compared::save`.
+    pub fn load(bytes: &[u8]) -> Result<Self> {
+        let mut d = Dec::open(bytes, 5)?;
+        let result = from_json(&d.bytes()?)?;
+        let sent = array16(&d.bytes()?)?;
+        let fingerprint = String::from_utf8(d.bytes()?).map_err(|_| bad("inconsistent contents"))?;
+        let n = d.len(1)?;
+        let pairs = Responder::load(d.take(n)?)?;
+        let counts = from_json(&d.bytes()?)?;
+        Ok(Self {
+            result,
+            sent,
+            fingerprint,
+            pairs,
+            counts,
+            partner_counted: d.pops()?,
+        })
+    }
+}
+
+impl crate::party::Decided {
+    /// Serializes the state as one checksummed record (kind 6). Holds no key.
+    pub fn save(&self) -> Zeroizing<Vec<u8>> {
+        let mut e = Enc::new(6);
+        e.bytes(&json(self));
+        e.finish()
+    }
+
+    /// Restores a state written by `Decided::save`.
+    pub fn load(bytes: &[u8]) -> Result<Self> {
+        let mut d = Dec::open(bytes, 6)?;
+        from_json(&d.bytes()?)
     }
 }
 
