@@ -111,7 +111,7 @@ pub struct InputArgs {
     /// Custom population rule LABEL=value1,value2 (status values; repeatable).
     #[arg(long = "population", value_name = "LABEL=VALUES")]
     pub populations: Vec<String>,
-    /// Key types to derive, in priority order [default: domain,brand_name,name_country,name,name_presence].
+    /// Key types of the first round, in priority order [default: domain,name]; also brand_name, name_country, name_presence, name_fuzzy.
     #[arg(long)]
     pub keys: Option<String>,
     /// Slots per account (K): every account sends exactly this many values [default: one per key type].

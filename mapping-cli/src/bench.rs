@@ -126,12 +126,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let protocol_seconds = t.elapsed().as_secs_f64();
     let protocol_peak = peak_rss();
     let (ta, tb) = (ma.timings, mb.timings);
+    let accounts = (pa.accounts_in_session() + pb.accounts_in_session()).max(1);
     // The responder's side is done: only the initiator's report is built and timed.
     let responder_pairs = mb.pair_total();
     drop(mb);
     // `--live` needs the responder again, after the measured run.
     let pb = if args.live { Some(pb) } else { None };
     let slots = ta.own_slots + tb.own_slots;
+    // Both sides' pair-round slots, and the slots an account costs a side on average.
+    let pair_slots = ta.pair_slots + tb.pair_slots;
+    let slots_per_account = slots as f64 / accounts as f64;
     // The protocol stages share one peak: they ran in one measured span.
     for (name, seconds, elements) in [
         (
@@ -204,6 +208,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "raw_limit_fraction": raw_limit_fraction,
             "protocol_raw_limit_fraction": protocol_fraction,
             "matched_pairs": ma.pair_total(),
+            "pair_round_slots": pair_slots,
+            "slots_per_account": slots_per_account,
+            "rows_per_second_per_side": args.rows as f64 / wall,
             "hash_cache_hit": ta.hash_cache_hit && tb.hash_cache_hit,
             "responder_pairs": responder_pairs,
             "primitives_per_second": rates,
@@ -261,6 +268,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         raw_limit_fraction * 100.0,
         protocol_fraction * 100.0,
         ma.pair_total()
+    )?;
+    writeln!(
+        o,
+        "slots per account: {slots_per_account:.2} ({} in the first round, {:.2} in the pair round: {} slots a side over {} compared candidate pairs); {:.0} rows/s per side",
+        pa.list().config.slots,
+        pair_slots as f64 / accounts as f64,
+        pair_slots / 2,
+        pair_slots / 2 / u64::from(mapping_core::compare::PAIR_SLOTS),
+        args.rows as f64 / wall
     )?;
     if let Some(l) = &live {
         writeln!(

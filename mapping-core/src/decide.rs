@@ -412,6 +412,86 @@ mod tests {
         assert_eq!(decide(&[Name, NamePresence], no_country).verdict, Verdict::NoMatch);
     }
 
+    /// The pair round's bits, read as levels: each case a kind of candidate pair (a rare name
+    /// on both sides) with what the round found and the verdict it should get.
+    #[test]
+    fn the_pair_round_decides_by_agreements_and_disagreements() {
+        use KeyType::*;
+        let bits = |presence, country, brand| {
+            Some(Agreement {
+                presence,
+                country,
+                brand,
+            })
+        };
+        let own = |domain, country| Some(Presence { domain, country });
+        /// Key types, own presence bits, the pair round's bits, verdict, a level it shows.
+        type Case<'a> = (&'a [KeyType], Option<Presence>, Option<Agreement>, Verdict, &'a str);
+        let cases: &[Case] = &[
+            // Same name and country, neither has a domain.
+            (
+                &[Name],
+                own(false, true),
+                bits(true, true, false),
+                Verdict::Match,
+                "country=agree(+3)",
+            ),
+            // Same name, both hold a country and they differ: a homonym abroad.
+            (
+                &[Name],
+                own(false, true),
+                bits(true, false, false),
+                Verdict::Review,
+                "country=disagree(-5)",
+            ),
+            // Same name, both hold a domain (not equal) and a country (not equal).
+            (
+                &[Name],
+                own(true, true),
+                bits(true, false, false),
+                Verdict::NoMatch,
+                "domain=disagree(-8)",
+            ),
+            // `acme.com` and `acme.de`, same name, two countries: one group's companies.
+            (
+                &[Name],
+                own(true, true),
+                bits(true, false, true),
+                Verdict::Match,
+                "domain=brand_agree(+6)",
+            ),
+            // One side lacks what the other holds: nothing is known to differ.
+            (
+                &[Name],
+                own(true, true),
+                bits(false, false, false),
+                Verdict::Match,
+                "country=unknown(+0)",
+            ),
+            // A domain decides even where the countries differ.
+            (
+                &[Domain],
+                own(true, true),
+                bits(true, false, false),
+                Verdict::Match,
+                "domain=agree(+15)",
+            ),
+        ];
+        for (types, presence, pair, want, why) in cases {
+            let d = decide(
+                types,
+                Context {
+                    presence: *presence,
+                    name_pairs: Some(1),
+                    pair: *pair,
+                    ..Context::default()
+                },
+            );
+            assert_eq!(d.verdict, *want, "{types:?} {pair:?}: {}", d.explain());
+            assert!(d.explain().contains(why), "{}", d.explain());
+        }
+    }
+
     #[test]
     fn presence_round_trips() {
         for (domain, country) in [(true, true), (true, false), (false, true), (false, false)] {

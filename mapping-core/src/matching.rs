@@ -50,6 +50,10 @@ pub struct Disclosure {
     pub records_sent: u64,
     /// Field names shared (over all records).
     pub fields_sent: Vec<String>,
+    /// Candidate pairs the pair round compared ([`crate::compare`]): for each, the partner
+    /// learnt whether this side's account holds a domain and a country as its own does, and
+    /// whether their countries and brand labels are equal.
+    pub pairs_compared: u64,
 }
 
 /// The outcome of one session for one side.

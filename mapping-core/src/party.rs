@@ -681,7 +681,7 @@ impl Party {
         let (records, records_sent, fields) = self.records(&result, &decisions)?;
         let mut msg6 = second_half(MessageType::ResponderRecords, msg5, result.session, msg5.transcript());
         msg6.records = records;
-        let disclosure = self.disclosure(records_sent, fields);
+        let disclosure = self.disclosure(records_sent, fields, compare::entries(&result) as u64);
         let mapping = Mapping::build(&result, decisions, partner, disclosure);
         Ok((mapping.with_counts(counts.as_ref(), &partner_counted), msg6))
     }
@@ -710,7 +710,11 @@ impl Party {
             Some(&decided.agreements),
         );
         let partner = parse_records(&msg6.records, &decided.result, &decisions, "message 6")?;
-        let disclosure = self.disclosure(decided.records_sent, decided.fields_sent.clone());
+        let disclosure = self.disclosure(
+            decided.records_sent,
+            decided.fields_sent.clone(),
+            compare::entries(&decided.result) as u64,
+        );
         let mapping = Mapping::build(&decided.result, decisions, partner, disclosure);
         Ok(mapping.with_counts(decided.counts.as_ref(), &decided.partner_counted))
     }
@@ -725,7 +729,7 @@ impl Party {
         Ok(())
     }
 
-    fn disclosure(&self, records_sent: u64, fields_sent: Vec<String>) -> Disclosure {
+    fn disclosure(&self, records_sent: u64, fields_sent: Vec<String>, pairs_compared: u64) -> Disclosure {
         let mut populations_sent: Vec<(String, u64)> = self.overlapping.iter().chain(&self.counted).cloned().collect();
         populations_sent.sort();
         Disclosure {
@@ -737,6 +741,7 @@ impl Party {
             slots: self.config.slots,
             records_sent,
             fields_sent,
+            pairs_compared,
         }
     }
 

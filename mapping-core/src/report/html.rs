@@ -533,6 +533,13 @@ pub(super) fn render(r: &Report) -> String {
                 h,
                 "<li>Which of the partner's accounts match yours, with your population for each.</li>"
             );
+            if d.pairs_compared > 0 {
+                let _ = write!(
+                    h,
+                    "<li>For {} candidate pairs that no domain decided (the pair round): whether your account holds a domain and a country as the partner's does, and whether the two countries and brand labels are equal (never the values).</li>",
+                    num(d.pairs_compared)
+                );
+            }
         }
         Mode::CountsOnly => {
             let _ = write!(h, "<li>Only the population × population counts of matches.</li>");
