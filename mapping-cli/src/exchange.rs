@@ -563,6 +563,11 @@ fn next_step(state: &StateFile, path: &Path) -> anyhow::Result<u8> {
     })
 }
 
+/// An error of the library, named after the file it is about.
+fn naming(path: &Path) -> impl Fn(mapping_core::Error) -> anyhow::Error + '_ {
+    move |e| anyhow::Error::new(e).context(path.display().to_string())
+}
+
 /// The message a step reads (the partner's previous one).
 fn read_reply(party: &Party, reply: &Path, step: u8, candidates: u64) -> anyhow::Result<Message> {
     let max = party.policy().max_peer_accounts;
@@ -619,8 +624,7 @@ pub fn continue_session(args: ContinueArgs) -> anyhow::Result<()> {
     let (saved, msg, candidates) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let party = rebuild_party(&state, &args.session)?;
         let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
-        let in_state = |e: mapping_core::Error| anyhow::Error::new(e).context(format!("{}", args.state.display()));
-        let in_reply = |e: mapping_core::Error| anyhow::Error::new(e).context(format!("{}", args.reply.display()));
+        let (in_state, in_reply) = (naming(&args.state), naming(&args.reply));
         Ok(match step {
             3 => {
                 let msg2 = read_reply(&party, &args.reply, step, 0)?;
@@ -697,8 +701,7 @@ pub fn complete(args: CompleteArgs) -> anyhow::Result<()> {
     let (party, mapping, msg6) = with_pool(args.session.threads, || -> anyhow::Result<_> {
         let party = rebuild_party(&state, &args.session)?;
         let bytes = unhex(state.psi_state.as_deref().unwrap_or(""))?;
-        let in_state = |e: mapping_core::Error| anyhow::Error::new(e).context(format!("{}", args.state.display()));
-        let in_reply = |e: mapping_core::Error| anyhow::Error::new(e).context(format!("{}", args.reply.display()));
+        let (in_state, in_reply) = (naming(&args.state), naming(&args.reply));
         Ok(if step == 6 {
             let cmp = Compared::load(&bytes).map_err(in_state)?;
             let msg5 = read_reply(&party, &args.reply, step, cmp.candidates())?;

@@ -608,7 +608,7 @@ impl Message {
         }
         if let Some(part) = &self.pairs {
             s.push_str(
-                "  pair part (the pair round: for candidate pairs only, domain and country presence, country and brand label, each bound to its pair; keys of its own):\n",
+                "  pair part (the pair round, for the candidate pairs no domain decided: domain and country presence, country and brand label, each bound to its pair; keys of its own):\n",
             );
             for line in part.describe().lines() {
                 s.push_str(&format!("  {line}\n"));
@@ -692,8 +692,8 @@ impl Message {
         ];
         match self.mode {
             Mode::Matches => {
-                lines.push("which of the sender's accounts share a key with the partner's (candidate pairs), and which key types are equal (DOMAIN, BRAND_NAME, NAME as configured; NAME_COUNTRY, NAME_PRESENCE, NAME_FUZZY if enabled)");
-                lines.push("for candidate pairs only, through the pair round: whether the two accounts hold a domain and a country alike, whether their countries are equal and whether their brand labels are equal (never the values), and so whether a domain or country both hold differs");
+                lines.push("which of the sender's accounts share a key with the partner's (candidate pairs), and which key types are equal (DOMAIN and NAME by default; BRAND_NAME, NAME_COUNTRY, NAME_PRESENCE, NAME_FUZZY if enabled)");
+                lines.push("for candidate pairs that no domain decided, through the pair round: whether the two accounts hold a domain and a country alike, whether their countries are equal and whether their brand labels are equal (never the values), and so whether a domain or country both hold differs");
                 lines.push("from that, the decision rule's verdict on each such pair (both sides compute the same); records travel only for pairs it keeps");
             }
             Mode::CountsOnly => {

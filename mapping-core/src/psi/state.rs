@@ -116,7 +116,7 @@ impl<'a> Dec<'a> {
         let found = bytes[MAGIC.len() + 1];
         if found != kind {
             return Err(Error::protocol(format!(
-                "this state file belongs to the {} side, not the {}",
+                "this state file belongs to the {} side, not the {} side",
                 role(found),
                 role(kind)
             )));
@@ -268,9 +268,9 @@ fn role(kind: u8) -> &'static str {
         1 => "initiator",
         2 => "responder",
         3 => "responder (both sub-sessions)",
-        4 => "initiator after message 3",
-        5 => "responder after message 4",
-        6 => "initiator after message 5",
+        4 => "initiator (after message 3)",
+        5 => "responder (after message 4)",
+        6 => "initiator (after message 5)",
         _ => "unknown",
     }
 }
@@ -321,15 +321,28 @@ fn array16(bytes: &[u8]) -> Result<[u8; 16]> {
     bytes.try_into().map_err(|_| bad("inconsistent contents"))
 }
 
+/// What the party's states after messages 3 and 4 both start with: the first round's
+/// result, the transcript of the message this side sent, and the list's fingerprint.
+fn put_round(e: &mut Enc, result: &super::session::PsiResult, sent: &[u8; 16], fingerprint: &str) {
+    e.bytes(&json(result));
+    e.bytes(sent);
+    e.bytes(fingerprint.as_bytes());
+}
+
+fn get_round(d: &mut Dec) -> Result<(super::session::PsiResult, [u8; 16], String)> {
+    let result = from_json(&d.bytes()?)?;
+    let sent = array16(&d.bytes()?)?;
+    let fingerprint = String::from_utf8(d.bytes()?).map_err(|_| bad("inconsistent contents"))?;
+    Ok((result, sent, fingerprint))
+}
+
 impl crate::party::Finished {
     /// Serializes the state as one checksummed record (kind 4): the first round's result,
     /// the pair round's initiator (its key included), the counts sub-session's responder.
     /// Write it only to an owner-only file.
     pub fn save(&self) -> Zeroizing<Vec<u8>> {
         let mut e = Enc::new(4);
-        e.bytes(&json(&self.result));
-        e.bytes(&self.sent);
-        e.bytes(self.fingerprint.as_bytes());
+        put_round(&mut e, &self.result, &self.sent, &self.fingerprint);
         e.bytes(&self.pairs.save());
         match &self.counts {
             Some(c) => e.bytes(&c.save()),
@@ -342,9 +355,7 @@ impl crate::party::Finished {
     /// Restores a state written by `Finished::save`.
     pub fn load(bytes: &[u8]) -> Result<Self> {
         let mut d = Dec::open(bytes, 4)?;
-        let result = from_json(&d.bytes()?)?;
-        let sent = array16(&d.bytes()?)?;
-        let fingerprint = String::from_utf8(d.bytes()?).map_err(|_| bad("inconsistent contents"))?;
+        let (result, sent, fingerprint) = get_round(&mut d)?;
         let n = d.len(1)?;
         let pairs = Initiator::load(d.take(n)?)?;
         let counts = match d.len(1)? {
@@ -368,9 +379,7 @@ impl crate::party::Compared {
     /// derived from the list).
     pub fn save(&self) -> Zeroizing<Vec<u8>> {
         let mut e = Enc::new(5);
-        e.bytes(&json(&self.result));
-        e.bytes(&self.sent);
-        e.bytes(self.fingerprint.as_bytes());
+        put_round(&mut e, &self.result, &self.sent, &self.fingerprint);
         e.bytes(&self.pairs.save());
         e.bytes(&json(&self.counts));
         e.pops(&self.partner_counted);
@@ -380,9 +389,7 @@ impl crate::party::Compared {
     /// Restores a state written by `Compared::save`.
     pub fn load(bytes: &[u8]) -> Result<Self> {
         let mut d = Dec::open(bytes, 5)?;
-        let result = from_json(&d.bytes()?)?;
-        let sent = array16(&d.bytes()?)?;
-        let fingerprint = String::from_utf8(d.bytes()?).map_err(|_| bad("inconsistent contents"))?;
+        let (result, sent, fingerprint) = get_round(&mut d)?;
         let n = d.len(1)?;
         let pairs = Responder::load(d.take(n)?)?;
         let counts = from_json(&d.bytes()?)?;
@@ -556,5 +563,40 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not an acctmap session state"));
+    }
+    /// The party's states after messages 3, 4 and 5, each saved and restored, finish the
+    /// session as the states kept in memory do; the initiator's state after message 3 holds
+    /// the pair round's key (and only that one), the later ones none; a state of another
+    /// step is refused by name.
+    #[test]
+    fn party_states_between_steps_round_trip() {
+        use crate::party::{Compared, Decided, Finished, Party};
+        use crate::policy::SharingPolicy;
+        use crate::{ingest, IngestOptions, KeyConfig, PreparedList};
+        let party = |csv: &str| {
+            let d = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
+            Party::new(PreparedList::build(d, &KeyConfig::new()), SharingPolicy::default()).unwrap()
+        };
+        let a = party("Name,Country\nAcme,DE\nGlobex,FR\nInitech,US\n");
+        let b = party("Name,Country\nAcme,DE\nGlobex,BE\nHooli,US\n");
+        let (ini, m1) = a.start().unwrap();
+        let (resp, m2) = b.respond(&m1).unwrap();
+        let (fin, m3) = a.finish(ini, &m2).unwrap();
+        let key = fin.pairs.side.key.as_ref().unwrap().to_bytes();
+        let saved = fin.save();
+        assert!(saved.windows(32).any(|w| w == key));
+        let fin = Finished::load(&saved).unwrap();
+        let (cmp, m4) = b.compare(resp, &m3).unwrap();
+        let cmp = Compared::load(&cmp.save()).unwrap();
+        assert!(cmp.pairs.side.key.is_none());
+        let (dec, m5) = a.decide(fin, &m4).unwrap();
+        let dec = Decided::load(&dec.save()).unwrap();
+        let (mb, m6) = b.complete_responder(cmp, &m5).unwrap();
+        let ma = a.complete_initiator(dec, &m6).unwrap();
+        // Acme matches (name and country); Globex is left for review (the countries differ).
+        assert_eq!((ma.pairs.len(), ma.review.len()), (1, 1));
+        assert_eq!((mb.pairs.len(), mb.review.len()), (1, 1));
+        let e = Compared::load(&saved).unwrap_err().to_string();
+        assert!(e.contains("belongs to the initiator (after message 3) side"), "{e}");
     }
 }
