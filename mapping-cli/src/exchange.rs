@@ -576,9 +576,9 @@ fn read_reply(party: &Party, reply: &Path, step: u8, candidates: u64) -> anyhow:
         // Message 2: the partner's points and our values.
         3 => read_message(reply, 2, max, own, 0),
         // Message 3: our values, the partner's counts points, and its pair-round entries
-        // (at most four candidates per own slot).
+        // (at most `MAX_ENTRIES_PER_SLOT` per own slot).
         4 => {
-            let cap = own.saturating_mul(4);
+            let cap = own.saturating_mul(mapping_core::compare::MAX_ENTRIES_PER_SLOT);
             read_message(reply, 3, max.max(cap), own.saturating_add(cap), max)
         }
         // Message 4: the pair round's reply (one entry per candidate), our counts values.

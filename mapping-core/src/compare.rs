@@ -33,6 +33,35 @@ use crate::psi::{Mode, PartyInput, PsiConfig, PsiMatch, PsiResult};
 /// Slots per candidate pair in the pair round: presence, country, brand.
 pub const PAIR_SLOTS: u8 = 3;
 
+/// The most entries the pair round takes per first-round slot of the smaller list. An
+/// honest session has about one candidate per shared account; a partner that repeats a name
+/// of ours over all its accounts makes a candidate of every pair (the first round allows up
+/// to 64 per slot), and each would cost three slots more: such a session is refused instead.
+pub const MAX_ENTRIES_PER_SLOT: u64 = 4;
+
+/// The most entries the pair round takes for a first-round result with `slots` slots an
+/// account: [`MAX_ENTRIES_PER_SLOT`] per slot of the smaller side.
+pub fn max_entries(result: &PsiResult, slots: u8) -> u64 {
+    let total = |p: &[(String, u64)]| p.iter().map(|(_, n)| *n).sum::<u64>();
+    total(&result.own_populations)
+        .min(total(&result.peer_populations))
+        .saturating_mul(u64::from(slots))
+        .saturating_mul(MAX_ENTRIES_PER_SLOT)
+}
+
+/// Refuses a first round that found more candidates to compare than [`max_entries`]. Both
+/// sides see the same candidates, so both refuse alike.
+pub fn check_candidates(result: &PsiResult, slots: u8) -> Result<()> {
+    let (n, max) = (entries(result) as u64, max_entries(result, slots));
+    if n > max {
+        return Err(Error::protocol(format!(
+            "the first round found {n} candidate pairs to compare, more than {max} ({MAX_ENTRIES_PER_SLOT} per slot of the smaller list): \
+             one list repeats the other's names over many accounts (a partner probing, or duplicate records); the session was stopped"
+        )));
+    }
+    Ok(())
+}
+
 /// The one population of the pair round's entries.
 pub const POPULATION: &str = "candidate pairs";
 

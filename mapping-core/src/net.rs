@@ -817,13 +817,13 @@ pub fn run_session_with<S: Read + Write + Send>(
             ch.send_rest(&m2)?;
             step("step 3: waiting for the partner");
             // Message 3 may carry the partner's points of the counts sub-session, and carries
-            // its entries of the pair round: at most CANDIDATES_PER_SLOT candidates per slot
+            // its entries of the pair round: at most `compare::MAX_ENTRIES_PER_SLOT` per slot
             // of the smaller list.
             let candidate_cap = mine
                 .accounts
                 .min(theirs.accounts)
                 .saturating_mul(u64::from(mine.slots))
-                .saturating_mul(CANDIDATES_PER_SLOT);
+                .saturating_mul(crate::compare::MAX_ENTRIES_PER_SLOT);
             let m3 = ch.recv_message(
                 bound(theirs.accounts, their_slots.max(my_slots)).saturating_add(pair_bytes(candidate_cap)),
                 max.max(candidate_cap),
@@ -846,10 +846,6 @@ pub fn run_session_with<S: Read + Write + Send>(
         }
     }
 }
-
-/// The most candidate pairs per slot of the smaller list that a message 3 may announce (an
-/// honest session has about one per shared account; the first round itself stops at 64).
-const CANDIDATES_PER_SLOT: u64 = 4;
 
 /// Bytes of the pair round's part for `candidates` entries: points and returned values.
 fn pair_bytes(candidates: u64) -> u64 {

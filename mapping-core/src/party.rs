@@ -520,6 +520,7 @@ impl Party {
             None => None,
         };
         // The pair round starts over the candidates of the first.
+        compare::check_candidates(&result, self.config.slots)?;
         let n = compare::entries(&result);
         let (pairs, part) = Initiator::start(
             &compare::input(&result, &self.list.keyed, Role::Initiator),
@@ -555,6 +556,7 @@ impl Party {
             "of the sub-session message 2 started",
         )?;
         let part = pair_part(msg3, "message 3")?;
+        compare::check_candidates(&result, self.config.slots)?;
         let n = compare::entries(&result);
         compare::check_entries("message 3", part.accounts(), n)?;
         let (pairs, reply) = Responder::respond(

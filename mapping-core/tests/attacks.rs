@@ -519,3 +519,33 @@ fn the_pair_round_shows_a_country_disagreement_to_both_sides() {
         assert!(why.contains("country=disagree(-5)"), "{why}");
     }
 }
+
+/// A partner that gives all its accounts one name of ours makes a candidate of every pair
+/// (ten of its accounts against ten of ours: 100 candidates; each would cost three more
+/// slots in the pair round). Both sides refuse before the pair round, at more than 4
+/// candidates per first-round slot of the smaller list (here 80).
+#[test]
+fn a_candidate_flood_is_refused_before_the_pair_round() {
+    let build = |csv: String| {
+        let d = ingest::read(csv.as_bytes(), "list.csv", &IngestOptions::new()).unwrap();
+        Party::new(PreparedList::build(d, &KeyConfig::new()), SharingPolicy::default()).unwrap()
+    };
+    let rows = |prefix: &str| -> String {
+        let mut csv = String::from("Account Name,Website,Type\n");
+        for i in 0..10 {
+            csv.push_str(&format!("Acme,{prefix}{i}.com,Customer\n"));
+        }
+        csv
+    };
+    let (victim, attacker) = (build(rows("v")), build(rows("x")));
+    let (ini, m1) = attacker.start().unwrap();
+    let (resp, m2) = victim.respond(&wire(&m1)).unwrap();
+    let e = attacker.finish(ini, &wire(&m2)).unwrap_err().to_string();
+    assert!(e.contains("found 100 candidate pairs to compare, more than 80"), "{e}");
+    // The victim refuses too, whatever the attacker's own step 3 does.
+    let (ini, m1) = victim.start().unwrap();
+    let (resp2, m2) = attacker.respond(&wire(&m1)).unwrap();
+    drop((resp, resp2));
+    let e = victim.finish(ini, &wire(&m2)).unwrap_err().to_string();
+    assert!(e.contains("found 100 candidate pairs"), "{e}");
+}
