@@ -22,12 +22,14 @@
 //! 1. Both sides send a [`Declaration`] (account count, population sizes, mode, K, limits,
 //!    what their policy shares). Each checks the partner's against its own limits and asks
 //!    its user (or `--yes`) before sending `proceed`.
-//! 2. The initiator (the connecting side) and the responder exchange messages 1 to 4 in
+//! 2. The initiator (the connecting side) and the responder exchange messages 1 to 6 in
 //!    frames; message 1's and 2's account counts must equal the declarations. The sides
-//!    overlap their work (network protocol 2, docs/protocol.md "Live sessions"): the
+//!    overlap their work (network protocol 2 and later, docs/protocol.md "Live sessions"): the
 //!    responder blinds its own points while the initiator computes message 1, and sends
 //!    message 2 in two parts, a preview with its points (which the initiator blinds at once)
 //!    and then the rest; message 3 still leaves only after message 2's proofs held.
+//!    Messages 3 to 6 (the pair round and the records) go in strict rounds (network
+//!    protocol 3).
 //! 3. Each side gets its [`Mapping`]; nothing is written by this module.
 
 use std::io::{ErrorKind as IoKind, Read, Write};
@@ -48,7 +50,8 @@ use crate::policy::Share;
 use crate::psi::{Message, Mode};
 
 const MAGIC: &[u8; 8] = b"ACMAPNET";
-const VERSION: u8 = 2;
+/// 3: the six messages of protocol version 4 (the pair round).
+const VERSION: u8 = 3;
 const MAX_FRAME: usize = 4 << 20;
 const CHUNK: usize = 1 << 20;
 /// Bytes of shared records allowed per partner account, on average, in a message bound.
