@@ -453,7 +453,8 @@ pub(super) fn render(r: &Report) -> String {
         let _ = write!(
             h,
             "<section id=\"review\"><h2>For review ({})</h2><p class=\"muted\">Candidate pairs whose evidence \
-             is not enough for a match (a name without its country, a brand label with a first name word): not \
+             is not enough for a match (a name other accounts share, or whose country or domain one side lacks; \
+             a name abroad; a brand label alone; a typo-level name): not \
              in the counts above. review.csv has all of them, with the score and the evidence of each.</p>\
              <div class=\"scroll\"><table><thead><tr><th>your row</th><th>your name</th><th>partner row</th>\
              <th>partner name</th><th>matched keys</th><th>evidence</th></tr></thead><tbody>",
