@@ -151,11 +151,6 @@ pub struct Decided {
 }
 
 impl Finished {
-    /// The session id.
-    pub fn session(&self) -> [u8; 16] {
-        self.result.session
-    }
-
     /// Candidate pairs the pair round compares: its entries.
     pub fn candidates(&self) -> u64 {
         compare::entries(&self.result) as u64
@@ -163,47 +158,10 @@ impl Finished {
 }
 
 impl Compared {
-    /// The session id.
-    pub fn session(&self) -> [u8; 16] {
-        self.result.session
-    }
-
     /// Candidate pairs the pair round compares: its entries.
     pub fn candidates(&self) -> u64 {
         compare::entries(&self.result) as u64
     }
-}
-
-impl Decided {
-    /// The session id.
-    pub fn session(&self) -> [u8; 16] {
-        self.result.session
-    }
-}
-
-/// Checks that a message of the second half (messages 4 to 6, which only the party level
-/// reads) is the step expected, of this session, and answers the message this side sent.
-fn check_step(msg: &Message, kind: MessageType, session: [u8; 16], sent: [u8; 16]) -> Result<()> {
-    if msg.kind != kind {
-        return Err(Error::protocol(format!(
-            "expected the partner's step-{} message, got a step-{} message",
-            kind.step(),
-            msg.kind.step()
-        )));
-    }
-    if msg.session != session {
-        return Err(Error::protocol(format!(
-            "message {} belongs to another session",
-            kind.step()
-        )));
-    }
-    if msg.previous != sent {
-        return Err(Error::protocol(format!(
-            "message {} answers another run of this session",
-            kind.step()
-        )));
-    }
-    Ok(())
 }
 
 /// Adds the pair round's work to the first round's timings (the pair round never uses the
@@ -602,7 +560,7 @@ impl Party {
             counts,
             partner_counted,
         } = finished;
-        check_step(msg4, MessageType::ResponderCompare, result.session, sent)?;
+        self.check_second_half(msg4, MessageType::ResponderCompare, &result.session, &sent)?;
         check_counts_part(
             "message 4",
             counts.is_some(),
@@ -663,7 +621,7 @@ impl Party {
             partner_counted,
             ..
         } = compared;
-        check_step(msg5, MessageType::InitiatorRecords, result.session, sent)?;
+        self.check_second_half(msg5, MessageType::InitiatorRecords, &result.session, &sent)?;
         check_counts_part("message 5", false, msg5.counts.is_some(), "")?;
         let part = pair_part(msg5, "message 5")?;
         let pair_result = pairs
@@ -691,11 +649,11 @@ impl Party {
     /// Initiator, after message 6: the mapping with the responder's records and the counts.
     pub fn complete_initiator(&self, decided: Decided, msg6: &Message) -> Result<Mapping> {
         self.check_fingerprint(&decided.fingerprint)?;
-        check_step(
+        self.check_second_half(
             msg6,
             MessageType::ResponderRecords,
-            decided.result.session,
-            decided.sent,
+            &decided.result.session,
+            &decided.sent,
         )?;
         check_counts_part("message 6", false, msg6.counts.is_some(), "")?;
         if msg6.pairs.is_some() {
@@ -719,6 +677,19 @@ impl Party {
         );
         let mapping = Mapping::build(&decided.result, decisions, partner, disclosure);
         Ok(mapping.with_counts(decided.counts.as_ref(), &decided.partner_counted))
+    }
+
+    /// Checks a message of the second half (messages 4 to 6, which only the party level
+    /// reads) as the first round's messages are checked: the step expected, this session,
+    /// an answer to the message this side sent, the session's slots and compared bytes.
+    fn check_second_half(&self, msg: &Message, kind: MessageType, session: &[u8; 16], sent: &[u8; 16]) -> Result<()> {
+        crate::psi::check_message(
+            msg,
+            kind,
+            Some((session, sent)),
+            self.config.slots,
+            self.config.truncation,
+        )
     }
 
     /// Checks that a state file's fingerprint matches this party (the list is unchanged).

@@ -450,10 +450,23 @@ fn a_pair_round_of_other_entries_is_refused() {
     // Honest message 4; then a message 5 whose pair part is gone.
     let fin = Finished::load(&saved).unwrap();
     let (_, m5) = a.decide(fin, &wire(&honest4)).unwrap();
+    let compared = cmp.save();
     let mut bare = m5.clone();
     bare.pairs = None;
     let e = b.complete_responder(cmp, &wire(&bare)).unwrap_err().to_string();
     assert!(e.contains("message 5") && e.contains("lacks the pair part"), "{e}");
+    // Messages 4 to 6 are checked as the first round's are: a message 5 that answers
+    // another message, or that changes the session's slots, is refused.
+    let mut replayed = m5.clone();
+    replayed.previous = [9; 16];
+    let cmp = mapping_core::party::Compared::load(&compared).unwrap();
+    let e = b.complete_responder(cmp, &wire(&replayed)).unwrap_err().to_string();
+    assert!(e.contains("answers another run of this session"), "{e}");
+    let mut resized = m5.clone();
+    resized.slots = 3;
+    let cmp = mapping_core::party::Compared::load(&compared).unwrap();
+    let e = b.complete_responder(cmp, &wire(&resized)).unwrap_err().to_string();
+    assert!(e.contains("uses 3 slots per account, this side 2"), "{e}");
 }
 
 /// A responder that returns the initiator's pair-round values as it likes (to make an

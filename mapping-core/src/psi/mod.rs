@@ -40,6 +40,7 @@ pub use proof::{
     generate_proof, hash_to_scalar, hash_to_scalar_dst, protocol_context, rfc9497_voprf_context, verify_proof,
     PROOF_BATCH, PROOF_BYTES,
 };
+pub(crate) use session::check_message;
 pub use session::{
     Ahead, Initiator, PartyInput, Prepared, Progress, PsiConfig, PsiMatch, PsiResult, Responder, Timings,
 };

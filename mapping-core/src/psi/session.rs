@@ -903,7 +903,9 @@ fn match_slots(
     Ok(pairs)
 }
 
-fn check_message(
+/// Checks a partner's message against the step expected and, when given, the session id
+/// and the transcript of the message this side sent; and its slots and compared bytes.
+pub(crate) fn check_message(
     msg: &Message,
     kind: MessageType,
     session: Option<(&[u8; 16], &[u8; 16])>,
