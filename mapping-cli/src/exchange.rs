@@ -99,8 +99,8 @@ fn read_message(path: &Path, step: u8, max_accounts: u64, own_slots: u64, partne
 // ---------------------------------------------------------------- state file
 
 const STATE_FORMAT: &str = "acctmap-session-state";
-/// 3: protocol v4 (six messages; every step's state in `psi_state`).
-const STATE_VERSION: u32 = 3;
+/// 3: protocol v4 (six messages; every step's state in `psi_state`); 4: message version 5.
+const STATE_VERSION: u32 = 4;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StateFile {

@@ -257,7 +257,7 @@ fn file_exchange_equals_overlap_and_refuses_misuse() {
     assert!(v["shared_records"].is_null());
     let entries = v["pair_part"]["sender_accounts"].as_u64().unwrap();
     assert!((100..900).contains(&entries), "{entries}");
-    assert_eq!(v["pair_part"]["blinded_points"].as_u64(), Some(entries * 3));
+    assert_eq!(v["pair_part"]["blinded_points"].as_u64(), Some(entries * 4));
 
     ok(&run(
         bin().args([
@@ -288,9 +288,9 @@ fn file_exchange_equals_overlap_and_refuses_misuse() {
     let out = ok(&run(bin().args(["inspect", "m5.msg", "--json"]), &dir));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["step"], 5);
-    assert_eq!(v["shared_records"].as_array().unwrap().len(), 866);
+    assert_eq!(v["shared_records"].as_array().unwrap().len(), 859);
     assert_eq!(v["shared_records"][0]["fields"][0][0], "row");
-    assert_eq!(v["pair_part"]["returned_values"].as_u64(), Some(entries * 3));
+    assert_eq!(v["pair_part"]["returned_values"].as_u64(), Some(entries * 4));
     // The initiator is done but for the partner's records.
     fails(
         &run(
@@ -790,7 +790,7 @@ fn crm_import_covers_every_account_with_an_id() {
     let count = |v: &str| rows.iter().filter(|x| &x[1] == v).count();
     assert_eq!(
         (rows.len(), count("true"), count("review"), count("false")),
-        (2972, 857, 9, 2106)
+        (2972, 857, 2, 2113)
     );
     assert!(
         rows.iter().all(|x| x[0].starts_with("001")),

@@ -11,16 +11,22 @@
 //! the responder's), each with [`PAIR_SLOTS`] values bound to the session and the pair
 //! (candidates whose `DOMAIN` key matched are decided without it: [`compared`]):
 //!
-//! - `PAIR_PRESENCE`: which of domain and country the account holds (`d1c0`);
+//! - `PAIR_DOMAIN_HELD`: whether the account holds no domain, one, or several (`d0`, `d1`,
+//!   `d2`; with several, only as many were keyed as there were slots, so their differing is
+//!   not shown);
+//! - `PAIR_COUNTRY_HELD`: whether it holds a country (`c0`, `c1`);
 //! - `PAIR_COUNTRY`: its country, when it has one;
 //! - `PAIR_BRAND`: the brand label of its first organisation domain, when it has one.
 //!
+//! The two presence values are separate slots so that one side lacking a country does not
+//! hide that both hold a domain and the domains differ (or the reverse).
+//!
 //! An absent value is a random point, like first-round padding: the partner cannot tell it
 //! from a value that differs. Equal values are equal on both sides, so both learn, for each
-//! candidate pair, the same three bits ([`Agreement`]), and the decision rule reads them
+//! candidate pair, the same four bits ([`Agreement`]), and the decision rule reads them
 //! alike. The cost is in proportion to the candidate pairs, not to the lists.
 //!
-//! What a partner that writes its own entries can do: put other values in its slots (three
+//! What a partner that writes its own entries can do: put other values in its slots (four
 //! guesses per candidate pair, never for an account that is not a candidate), or values bound
 //! to another pair. The entries are not shuffled, so a match between two entries that are
 //! not the same candidate pair is a lie and ends the session ([`read`]).
@@ -30,13 +36,13 @@ use crate::keys::{KeyType, MatchKey};
 use crate::list::KeyedAccounts;
 use crate::psi::{Mode, PartyInput, PsiConfig, PsiMatch, PsiResult};
 
-/// Slots per candidate pair in the pair round: presence, country, brand.
-pub const PAIR_SLOTS: u8 = 3;
+/// Slots per candidate pair in the pair round: domain held, country held, country, brand.
+pub const PAIR_SLOTS: u8 = 4;
 
 /// The most entries the pair round takes per first-round slot of the smaller list. An
 /// honest session has about one candidate per shared account; a partner that repeats a name
 /// of ours over all its accounts makes a candidate of every pair (the first round allows up
-/// to 64 per slot), and each would cost three slots more: such a session is refused instead.
+/// to 64 per slot), and each would cost four slots more: such a session is refused instead.
 pub const MAX_ENTRIES_PER_SLOT: u64 = 4;
 
 /// The most entries the pair round takes for a first-round result with `slots` slots an
@@ -79,8 +85,10 @@ pub enum Role {
 /// attributes are equal. Both sides learn the same bits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Agreement {
-    /// Both hold a domain, or both lack one; and likewise a country.
-    pub presence: bool,
+    /// Both hold no domain, or both one, or both several.
+    pub domain_held: bool,
+    /// Both hold a country, or both lack one.
+    pub country_held: bool,
     /// Both hold a country and it is the same.
     pub country: bool,
     /// Both hold an organisation domain with the same brand label.
@@ -137,16 +145,17 @@ pub fn config(base: &PsiConfig, entries: usize) -> PsiConfig {
 /// use mapping_core::list::KeyedAccounts;
 /// use mapping_core::psi::{Mode, PsiMatch, PsiResult};
 /// let mut own = KeyedAccounts::new();
-/// let a = Attributes { domain: false, country: Some("DE".into()), brand: None };
+/// let a = Attributes { domain: false, several_domains: false, country: Some("DE".into()), brand: None };
 /// own.push_with(1, "Customers", &[], &a);
 /// let m = PsiMatch { own_account: 0, own_position: 4, peer_account: 9, peer_population: 0, key_types: vec![KeyType::Name] };
 /// let result = PsiResult { mode: Mode::Matches, own_populations: vec![], peer_populations: vec![],
 ///     matches: vec![m], pair_counts: vec![], session: [1; 16], timings: Default::default() };
 /// let entries = input(&result, &own, Role::Initiator);
 /// let keys = entries.accounts().match_keys(0);
-/// assert_eq!(keys.len(), 2); // presence and country; no brand
-/// assert!(keys[0].value.ends_with("|4|9|d0c1"));
-/// assert!(keys[1].value.ends_with("|4|9|DE"));
+/// assert_eq!(keys.len(), 3); // domain held, country held and country; no brand
+/// assert!(keys[0].value.ends_with("|4|9|d0"));
+/// assert!(keys[1].value.ends_with("|4|9|c1"));
+/// assert!(keys[2].value.ends_with("|4|9|DE"));
 /// ```
 pub fn input(result: &PsiResult, own: &KeyedAccounts, role: Role) -> PartyInput<'static> {
     let session = crate::psi::hex(&result.session);
@@ -159,13 +168,16 @@ pub fn input(result: &PsiResult, own: &KeyedAccounts, role: Role) -> PartyInput<
             kind,
             value: format!("{session}|{ip}|{rp}|{value}"),
         };
-        let presence = match (a.domain, a.country.is_some()) {
-            (false, false) => "d0c0",
-            (false, true) => "d0c1",
-            (true, false) => "d1c0",
-            (true, true) => "d1c1",
+        let domains = match (a.domain, a.several_domains) {
+            (false, _) => "d0",
+            (true, false) => "d1",
+            (true, true) => "d2",
         };
-        let mut keys = vec![bind(KeyType::PairPresence, presence)];
+        let country = if a.country.is_some() { "c1" } else { "c0" };
+        let mut keys = vec![
+            bind(KeyType::PairDomainHeld, domains),
+            bind(KeyType::PairCountryHeld, country),
+        ];
         if let Some(c) = &a.country {
             keys.push(bind(KeyType::PairCountry, c));
         }
@@ -208,7 +220,8 @@ pub fn read(result: &PsiResult, role: Role, pairs: &PsiResult) -> Result<Vec<Agr
         let a = &mut out[order[m.own_account]];
         for t in &m.key_types {
             match t {
-                KeyType::PairPresence => a.presence = true,
+                KeyType::PairDomainHeld => a.domain_held = true,
+                KeyType::PairCountryHeld => a.country_held = true,
                 KeyType::PairCountry => a.country = true,
                 KeyType::PairBrand => a.brand = true,
                 _ => {}
@@ -257,6 +270,7 @@ mod tests {
     fn attrs(domain: bool, country: Option<&str>, brand: Option<&str>) -> Attributes {
         Attributes {
             domain,
+            several_domains: false,
             country: country.map(str::to_owned),
             brand: brand.map(str::to_owned),
         }
@@ -281,36 +295,53 @@ mod tests {
         )
     }
 
-    /// Three candidate pairs, listed in different orders on the two sides: each side learns
-    /// the same bits for the same pair, and only equal attributes agree.
+    /// Four candidate pairs, listed in different orders on the two sides: each side learns
+    /// the same bits for the same pair, and only equal attributes agree. Domain and country
+    /// presence are compared apart: a country on one side only does not hide that both
+    /// hold a domain.
     #[test]
     fn both_sides_learn_the_same_bits_for_each_pair() {
-        // Initiator accounts 0..3 at positions 7, 2, 5; responder accounts at positions 1, 8, 4.
+        // Initiator accounts 0..4 at positions 7, 2, 5, 3; responder accounts at 1, 8, 4, 6.
+        let mut several = attrs(true, Some("SE"), Some("epirocgroup"));
+        several.several_domains = true;
         let i_own = store(&[
             attrs(true, Some("DE"), Some("acme")),
             attrs(false, Some("FR"), None),
             attrs(true, None, Some("globex")),
+            several,
         ]);
         let r_own = store(&[
-            attrs(true, Some("DE"), Some("acme")), // pairs with initiator 0: all agree
-            attrs(false, Some("BE"), None),        // with initiator 1: presence only
-            attrs(false, None, None),              // with initiator 2: nothing
+            attrs(true, Some("DE"), Some("acme")),    // pairs with initiator 0: all agree
+            attrs(false, Some("BE"), None),           // with initiator 1: both presences only
+            attrs(true, Some("US"), Some("initech")), // with initiator 2: a domain each
+            attrs(true, Some("SE"), Some("epiroc")),  // with initiator 3: one domain, not several
         ]);
-        let i_res = result(vec![candidate(0, 7, 1), candidate(1, 2, 8), candidate(2, 5, 4)]);
+        let i_res = result(vec![
+            candidate(0, 7, 1),
+            candidate(1, 2, 8),
+            candidate(2, 5, 4),
+            candidate(3, 3, 6),
+        ]);
         // The responder's own list order differs: its matches sort otherwise.
-        let r_res = result(vec![candidate(0, 1, 7), candidate(2, 4, 5), candidate(1, 8, 2)]);
+        let r_res = result(vec![
+            candidate(0, 1, 7),
+            candidate(2, 4, 5),
+            candidate(1, 8, 2),
+            candidate(3, 6, 3),
+        ]);
         let (i, r) = run(&i_own, &i_res, &r_own, &r_res);
-        let all = Agreement {
-            presence: true,
-            country: true,
-            brand: true,
+        let bits = |domain_held, country_held, country, brand| Agreement {
+            domain_held,
+            country_held,
+            country,
+            brand,
         };
-        let presence = Agreement {
-            presence: true,
-            ..Agreement::default()
-        };
-        assert_eq!(i, [all, presence, Agreement::default()]);
-        assert_eq!(r, [all, Agreement::default(), presence]);
+        let all = bits(true, true, true, true);
+        let presences = bits(true, true, false, false);
+        let domains = bits(true, false, false, false);
+        let country = bits(false, true, true, false);
+        assert_eq!(i, [all, presences, domains, country]);
+        assert_eq!(r, [all, domains, presences, country]);
     }
 
     /// A partner whose values for one candidate are bound to another (or who sends them at

@@ -143,6 +143,16 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Whether a field disagrees (the pair shows another country or another domain).
+    pub fn disagrees(&self) -> bool {
+        self.levels.iter().any(|(_, l, _)| *l == Level::Disagree)
+    }
+
+    /// A field's level.
+    pub fn level(&self, field: Field) -> Option<Level> {
+        self.levels.iter().find(|(f, _, _)| *f == field).map(|(_, l, _)| *l)
+    }
+
     /// `name=agree(+7) domain=unknown(0) country=agree(+3)`: for reports.
     pub fn explain(&self) -> String {
         self.levels
@@ -187,6 +197,9 @@ pub struct Context {
     pub no_country_key: bool,
     /// What the pair round showed for this pair ([`crate::compare`]), when it ran.
     pub pair: Option<Agreement>,
+    /// This side's account holds several domains, not all of them keyed: when the pair
+    /// round shows that both hold several, their differing is not known.
+    pub several_domains: bool,
 }
 
 /// The weight of a name agreement that `pairs` candidate pairs share: the Fellegi–Sunter
@@ -220,10 +233,14 @@ fn names_agree(types: &[KeyType]) -> bool {
 /// Decides every candidate pair of a PSI result, in order.
 ///
 /// Besides each pair's own keys, the rule reads one fact of the whole candidate set: how
-/// many accounts share the pair's name on each side. Both partners see the same candidate
-/// pairs (the key types of a pair are equal on both sides), so both compute the same counts
-/// and reach the same verdicts. The counts are taken over all candidates, before any is
-/// dropped, so deciding the same candidates again gives the same result.
+/// many accounts share the pair's name on each side; for a pair whose countries agree and
+/// nothing disagrees, only those not told apart from the pair's accounts by a disagreement (its *rivals*: a
+/// `Deutsche Bank` in France is no rival of the one in Germany once the pair round shows
+/// their countries differ). Both partners see the same candidate pairs (the key types of a
+/// pair are equal on both sides) and the same levels, so both compute the same counts and
+/// reach the same verdicts. The counts are taken
+/// over all candidates, before any is dropped, so deciding the same candidates again gives
+/// the same result.
 ///
 /// `types` are the key types the session compares (this side's [`crate::KeyConfig`]; both
 /// sides must use the same): the marker shows a disagreement only for a field whose key
@@ -236,37 +253,82 @@ pub fn decide_all(
 ) -> Vec<Decision> {
     let no_domain_key = !types.contains(&KeyType::Domain);
     let no_country_key = !types.contains(&KeyType::NameCountry) && pairs.is_none();
-    let mut peers_of_own: hashbrown::HashMap<usize, u32> = hashbrown::HashMap::new();
-    let mut owns_of_peer: hashbrown::HashMap<u64, u32> = hashbrown::HashMap::new();
-    for m in matches.iter().filter(|m| names_agree(&m.key_types)) {
-        *peers_of_own.entry(m.own_account).or_default() += 1;
-        *owns_of_peer.entry(m.peer_account).or_default() += 1;
-    }
-    matches
+    let contexts: Vec<Context> = matches
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let name_pairs = names_agree(&m.key_types).then(|| {
-                let mine = peers_of_own.get(&m.own_account).copied().unwrap_or(1);
-                let theirs = owns_of_peer.get(&m.peer_account).copied().unwrap_or(1);
-                mine.saturating_mul(theirs)
-            });
             let a = own.attributes(m.own_account);
-            decide(
-                &m.key_types,
-                Context {
-                    presence: Some(Presence {
-                        domain: a.domain,
-                        country: a.country.is_some(),
-                    }),
-                    name_pairs,
-                    no_domain_key,
-                    no_country_key,
-                    pair: pairs.and_then(|p| p.get(i).copied()),
-                },
-            )
+            Context {
+                presence: Some(Presence {
+                    domain: a.domain,
+                    country: a.country.is_some(),
+                }),
+                name_pairs: None,
+                no_domain_key,
+                no_country_key,
+                pair: pairs.and_then(|p| p.get(i).copied()),
+                several_domains: a.several_domains,
+            }
+        })
+        .collect();
+    // Name frequency, counted two ways. For a pair whose countries agree (and nothing
+    // disagrees), what needs to be rare is the name in that country: a candidate that shares the name but shows a
+    // disagreement (another country, another domain) is told apart by it and is no rival
+    // (`Deutsche Bank` in twelve countries on each side is twelve unambiguous pairs, not 144
+    // candidates of one common name). For any other pair, the name alone carries the
+    // evidence, and every candidate sharing it counts (a `Deutsche Bank` without a country
+    // could be any of the twelve).
+    let verdicts: Vec<Decision> = matches
+        .iter()
+        .zip(&contexts)
+        .map(|(m, c)| decide(&m.key_types, *c))
+        .collect();
+    let mut all = Counts::default();
+    let mut rivals = Counts::default();
+    for (m, d) in matches.iter().zip(&verdicts) {
+        if names_agree(&m.key_types) {
+            all.add(m);
+            if !d.disagrees() {
+                rivals.add(m);
+            }
+        }
+    }
+    matches
+        .iter()
+        .zip(contexts)
+        .zip(verdicts)
+        .map(|((m, context), first)| {
+            let name_pairs = names_agree(&m.key_types).then(|| {
+                if first.level(Field::Country) == Some(Level::Agree) && !first.disagrees() {
+                    rivals.pairs(m)
+                } else {
+                    all.pairs(m)
+                }
+            });
+            decide(&m.key_types, Context { name_pairs, ..context })
         })
         .collect()
+}
+
+/// How many name-agreeing candidates each account is in, on each side.
+#[derive(Default)]
+struct Counts {
+    peers_of_own: hashbrown::HashMap<usize, u32>,
+    owns_of_peer: hashbrown::HashMap<u64, u32>,
+}
+
+impl Counts {
+    fn add(&mut self, m: &PsiMatch) {
+        *self.peers_of_own.entry(m.own_account).or_default() += 1;
+        *self.owns_of_peer.entry(m.peer_account).or_default() += 1;
+    }
+
+    /// The candidate pairs that share the pair's name: own accounts times partner accounts.
+    fn pairs(&self, m: &PsiMatch) -> u32 {
+        let mine = self.peers_of_own.get(&m.own_account).copied().unwrap_or(1);
+        let theirs = self.owns_of_peer.get(&m.peer_account).copied().unwrap_or(1);
+        mine.max(1).saturating_mul(theirs.max(1))
+    }
 }
 
 /// Decides a pair from the key types that matched and what both sides know of it.
@@ -294,13 +356,19 @@ pub fn decide_all(
 pub fn decide(types: &[KeyType], context: Context) -> Decision {
     let has = |t: KeyType| types.contains(&t);
     let pair = context.pair.unwrap_or_default();
-    // The marker matched, or the pair round found the presence bits equal: the partner's
-    // presence bits are ours.
-    let shared = if has(KeyType::NamePresence) || pair.presence {
-        context.presence
-    } else {
-        None
+    // The marker matched, or the pair round found a presence value equal: the partner's
+    // presence bit is ours. Two accounts with several domains each hold one, but not all of
+    // theirs were compared.
+    let marker = has(KeyType::NamePresence);
+    let held = |equal: bool, bit: fn(&Presence) -> bool| {
+        if marker || equal {
+            context.presence.as_ref().map(bit)
+        } else {
+            None
+        }
     };
+    let domain_held = held(pair.domain_held && !context.several_domains, |p| p.domain);
+    let country_held = held(pair.country_held, |p| p.country);
     let absent = |held: Option<bool>| match held {
         Some(true) => Level::Disagree,
         Some(false) => Level::Missing,
@@ -318,12 +386,12 @@ pub fn decide(types: &[KeyType], context: Context) -> Decision {
     } else if has(KeyType::BrandName) || pair.brand {
         Level::BrandAgree
     } else {
-        absent(shared.map(|p| p.domain).filter(|_| !context.no_domain_key))
+        absent(domain_held.filter(|_| !context.no_domain_key))
     };
     let country = if has(KeyType::NameCountry) || pair.country {
         Level::Agree
     } else {
-        absent(shared.map(|p| p.country).filter(|_| !context.no_country_key))
+        absent(country_held.filter(|_| !context.no_country_key))
     };
     let levels: Vec<(Field, Level, f64)> = [(Field::Name, name), (Field::Domain, domain), (Field::Country, country)]
         .into_iter()
@@ -417,22 +485,40 @@ mod tests {
     #[test]
     fn the_pair_round_decides_by_agreements_and_disagreements() {
         use KeyType::*;
+        // Both presence values equal (`presence`), the country, the brand.
         let bits = |presence, country, brand| {
             Some(Agreement {
-                presence,
+                domain_held: presence,
+                country_held: presence,
                 country,
                 brand,
             })
         };
+        let only = |domain_held, country_held| {
+            Some(Agreement {
+                domain_held,
+                country_held,
+                ..Agreement::default()
+            })
+        };
         let own = |domain, country| Some(Presence { domain, country });
-        /// Key types, own presence bits, the pair round's bits, verdict, a level it shows.
-        type Case<'a> = (&'a [KeyType], Option<Presence>, Option<Agreement>, Verdict, &'a str);
+        /// Key types, own presence bits, the pair round's bits, whether this side holds
+        /// several domains, verdict, a level it shows.
+        type Case<'a> = (
+            &'a [KeyType],
+            Option<Presence>,
+            Option<Agreement>,
+            bool,
+            Verdict,
+            &'a str,
+        );
         let cases: &[Case] = &[
             // Same name and country, neither has a domain.
             (
                 &[Name],
                 own(false, true),
                 bits(true, true, false),
+                false,
                 Verdict::Match,
                 "country=agree(+3)",
             ),
@@ -441,6 +527,7 @@ mod tests {
                 &[Name],
                 own(false, true),
                 bits(true, false, false),
+                false,
                 Verdict::Review,
                 "country=disagree(-5)",
             ),
@@ -449,6 +536,7 @@ mod tests {
                 &[Name],
                 own(true, true),
                 bits(true, false, false),
+                false,
                 Verdict::NoMatch,
                 "domain=disagree(-8)",
             ),
@@ -457,6 +545,7 @@ mod tests {
                 &[Name],
                 own(true, true),
                 bits(true, false, true),
+                false,
                 Verdict::Match,
                 "domain=brand_agree(+6)",
             ),
@@ -465,25 +554,57 @@ mod tests {
                 &[Name],
                 own(true, true),
                 bits(false, false, false),
+                false,
                 Verdict::Match,
                 "country=unknown(+0)",
+            ),
+            // Both hold a domain and they differ; one side lacks a country. The country's
+            // absence does not hide the domains' difference.
+            (
+                &[Name],
+                own(true, true),
+                only(true, false),
+                false,
+                Verdict::NoMatch,
+                "domain=disagree(-8) country=unknown(+0)",
+            ),
+            // Both hold a country and it differs; one side lacks a domain.
+            (
+                &[Name],
+                own(false, true),
+                only(false, true),
+                false,
+                Verdict::Review,
+                "domain=unknown(+0) country=disagree(-5)",
+            ),
+            // Both hold several domains: only the first of each was compared, so their
+            // differing is unknown (`epirocgroup.com epiroc.com` against `epiroc.com www.epiroc.se`).
+            (
+                &[Name],
+                own(true, true),
+                bits(true, true, false),
+                true,
+                Verdict::Match,
+                "domain=unknown(+0) country=agree(+3)",
             ),
             // A domain decides even where the countries differ.
             (
                 &[Domain],
                 own(true, true),
                 bits(true, false, false),
+                false,
                 Verdict::Match,
                 "domain=agree(+15)",
             ),
         ];
-        for (types, presence, pair, want, why) in cases {
+        for (types, presence, pair, several_domains, want, why) in cases {
             let d = decide(
                 types,
                 Context {
                     presence: *presence,
                     name_pairs: Some(1),
                     pair: *pair,
+                    several_domains: *several_domains,
                     ..Context::default()
                 },
             );

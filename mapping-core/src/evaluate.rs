@@ -184,6 +184,8 @@ fn cause(found: &Found, rows: Option<&Rows>) -> String {
     } else if let Some(shared) = ga.split(';').find(|g| !g.is_empty() && gb.split(';').any(|h| h == *g)) {
         if shared.starts_with("one-edit:") {
             "one edit apart (other organisation)".into()
+        } else if shared.starts_with("label:") {
+            "website label (other organisation)".into()
         } else {
             "homonym (same name, other organisation)".into()
         }

@@ -41,9 +41,12 @@ pub enum KeyType {
     /// holds the same fields, so a missing `DOMAIN` or `NAME_COUNTRY` match means the values
     /// differ (see [`crate::decide`]).
     NamePresence,
-    /// Pair round ([`crate::compare`]): which of domain and country the account of a
-    /// candidate pair holds, bound to the pair. Not a key of the first round.
-    PairPresence,
+    /// Pair round ([`crate::compare`]): whether the account of a candidate pair holds no
+    /// domain, one, or several, bound to the pair. Not a key of the first round.
+    PairDomainHeld,
+    /// Pair round: whether the account of a candidate pair holds a country, bound to the
+    /// pair.
+    PairCountryHeld,
     /// Pair round: the country of the account of a candidate pair, bound to the pair.
     PairCountry,
     /// Pair round: the brand label of the account's first organisation domain, bound to the
@@ -75,14 +78,20 @@ impl KeyType {
     ];
 
     /// The pair round's types ([`crate::compare`]), in slot order; not accepted by `--keys`.
-    pub const PAIR: [KeyType; 3] = [KeyType::PairPresence, KeyType::PairCountry, KeyType::PairBrand];
+    pub const PAIR: [KeyType; 4] = [
+        KeyType::PairDomainHeld,
+        KeyType::PairCountryHeld,
+        KeyType::PairCountry,
+        KeyType::PairBrand,
+    ];
 
     /// The byte that starts every key of this type (part of the hashed input).
     pub fn tag(self) -> u8 {
         match self {
-            KeyType::PairPresence => 16,
             KeyType::PairCountry => 17,
             KeyType::PairBrand => 18,
+            KeyType::PairDomainHeld => 19,
+            KeyType::PairCountryHeld => 20,
             KeyType::Domain => 1,
             KeyType::BrandName => 2,
             KeyType::NameCountry => 3,
@@ -104,7 +113,8 @@ impl KeyType {
             KeyType::Name => Tier::Medium,
             KeyType::NameFuzzy
             | KeyType::NamePresence
-            | KeyType::PairPresence
+            | KeyType::PairDomainHeld
+            | KeyType::PairCountryHeld
             | KeyType::PairCountry
             | KeyType::PairBrand => Tier::Weak,
         }
@@ -119,7 +129,8 @@ impl KeyType {
             KeyType::Name => "NAME",
             KeyType::NameFuzzy => "NAME_FUZZY",
             KeyType::NamePresence => "NAME_PRESENCE",
-            KeyType::PairPresence => "PAIR_PRESENCE",
+            KeyType::PairDomainHeld => "PAIR_DOMAIN_HELD",
+            KeyType::PairCountryHeld => "PAIR_COUNTRY_HELD",
             KeyType::PairCountry => "PAIR_COUNTRY",
             KeyType::PairBrand => "PAIR_BRAND",
         }
@@ -235,7 +246,8 @@ impl KeyConfig {
 }
 
 /// Derives the keys of one normalized account, deduplicated, in priority order, at most
-/// `config.slots` of them. The second value counts the keys dropped for lack of slots.
+/// `config.slots` of them: when they do not all fit, each key type's first key comes before
+/// any type's second. The second value counts the keys dropped for lack of slots.
 ///
 /// ```
 /// use mapping_core::{ingest, keys, normalize, IngestOptions, KeyConfig};
@@ -251,6 +263,14 @@ impl KeyConfig {
 /// let shown: Vec<String> = k.iter().map(|k| k.to_string()).collect();
 /// assert_eq!(shown, ["DOMAIN(acme.co.uk)", "BRAND_NAME(acme|acme)", "NAME_COUNTRY(acme|GB)", "NAME(acme)"]);
 /// assert_eq!(dropped, 1); // NAME_PRESENCE(acme|d1|c1), the last, has no slot
+/// // Two domains in one website field, two slots: the name keeps its slot.
+/// let csv = "Name,Website\nAres Management,www.aresmgmt.com www.arescre.com\n";
+/// let data = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
+/// let n = normalize::normalize_account(&data.accounts[0]);
+/// let (k, dropped) = keys::derive(&n, &KeyConfig::new());
+/// let shown: Vec<String> = k.iter().map(|k| k.to_string()).collect();
+/// assert_eq!(shown, ["DOMAIN(aresmgmt.com)", "NAME(ares management)"]);
+/// assert_eq!(dropped, 1);
 /// ```
 pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>, usize) {
     let mut keys: Vec<MatchKey> = Vec::new();
@@ -296,7 +316,7 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
                     push(KeyType::NameFuzzy, skeleton);
                 }
             }
-            KeyType::PairPresence | KeyType::PairCountry | KeyType::PairBrand => {}
+            KeyType::PairDomainHeld | KeyType::PairCountryHeld | KeyType::PairCountry | KeyType::PairBrand => {}
             KeyType::NamePresence => {
                 if let Some(name) = &account.name {
                     let presence = crate::decide::Presence {
@@ -309,7 +329,19 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
         }
     }
     let dropped = keys.len().saturating_sub(config.slots);
-    keys.truncate(config.slots);
+    if dropped > 0 {
+        // Every key type gets a slot before any gets a second: a website field listing two
+        // domains must not push the name out of a two-slot session.
+        let mut seen = Vec::new();
+        let (firsts, rest): (Vec<MatchKey>, Vec<MatchKey>) = keys.into_iter().partition(|k| {
+            let first = !seen.contains(&k.kind);
+            seen.push(k.kind);
+            first
+        });
+        keys = firsts;
+        keys.extend(rest);
+        keys.truncate(config.slots);
+    }
     (keys, dropped)
 }
 
@@ -321,6 +353,10 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
 pub struct Attributes {
     /// Holds a usable domain.
     pub domain: bool,
+    /// Holds two or more registrable domains (a website and another e-mail domain, or a
+    /// website field listing two): the first round keys only as many as there are slots,
+    /// so a missing `DOMAIN` match does not show that its domains and a partner's differ.
+    pub several_domains: bool,
     /// ISO 3166-1 alpha-2 country.
     pub country: Option<String>,
     /// Brand label (`acme` of `acme.co.uk`).
@@ -337,10 +373,17 @@ pub struct Attributes {
 /// assert_eq!((a.domain, a.country.as_deref(), a.brand.as_deref()), (true, Some("GB"), Some("acme")));
 /// let b = keys::attributes(&normalize::normalize_account(&data.accounts[1]));
 /// assert_eq!((b.domain, b.country, b.brand), (true, None, None));
+/// assert!(!a.several_domains && !b.several_domains);
+/// let csv = "Name,Website,Email\nEpiroc,epirocgroup.com epiroc.com,\nAcme,acme.com,jo@acme.com\n";
+/// let data = ingest::read(csv.as_bytes(), "t.csv", &IngestOptions::new()).unwrap();
+/// assert!(keys::attributes(&normalize::normalize_account(&data.accounts[0])).several_domains);
+/// assert!(!keys::attributes(&normalize::normalize_account(&data.accounts[1])).several_domains);
 /// ```
 pub fn attributes(account: &NormalizedAccount) -> Attributes {
+    let first = account.domains.first().map(|d| &d.domain.registrable);
     Attributes {
-        domain: !account.domains.is_empty(),
+        domain: first.is_some(),
+        several_domains: account.domains.iter().any(|d| Some(&d.domain.registrable) != first),
         country: account.country.map(str::to_owned),
         brand: account
             .domains

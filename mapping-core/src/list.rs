@@ -33,7 +33,7 @@ pub struct KeyedAccounts {
     /// the key's bytes: type tag and UTF-8 value.
     bytes: Vec<u8>,
     /// Per account, what the pair round compares ([`Attributes`]): a flags byte (1 domain,
-    /// 2 country, 4 brand), the two country letters, the brand's length and bytes.
+    /// 2 country, 4 brand, 8 several domains), the two country letters, the brand's length and bytes.
     attrs: Vec<u8>,
     /// End of each account's attributes in `attrs`.
     attr_ends: Vec<u64>,
@@ -66,7 +66,7 @@ impl KeyedAccounts {
     /// use mapping_core::keys::{Attributes, KeyType, MatchKey};
     /// use mapping_core::list::KeyedAccounts;
     /// let mut k = KeyedAccounts::new();
-    /// let a = Attributes { domain: true, country: Some("GB".into()), brand: Some("acme".into()) };
+    /// let a = Attributes { domain: true, several_domains: true, country: Some("GB".into()), brand: Some("acme".into()) };
     /// k.push_with(1, "Customers", &[], &a);
     /// k.push(2, "Customers", &[]);
     /// assert_eq!(k.attributes(0), a);
@@ -77,7 +77,10 @@ impl KeyedAccounts {
         // stored (and so compares as absent).
         let country = attributes.country.as_deref().filter(|c| c.len() == 2);
         let brand = attributes.brand.as_deref().filter(|b| !b.is_empty() && b.len() < 256);
-        let flags = u8::from(attributes.domain) | u8::from(country.is_some()) << 1 | u8::from(brand.is_some()) << 2;
+        let flags = u8::from(attributes.domain)
+            | u8::from(country.is_some()) << 1
+            | u8::from(brand.is_some()) << 2
+            | u8::from(attributes.several_domains) << 3;
         self.attrs.push(flags);
         if let Some(c) = country {
             self.attrs.extend_from_slice(c.as_bytes());
@@ -173,6 +176,7 @@ impl KeyedAccounts {
         let brand = (flags & 4 != 0).then(|| String::from_utf8_lossy(rest.get(1..).unwrap_or_default()).into_owned());
         Attributes {
             domain: flags & 1 != 0,
+            several_domains: flags & 8 != 0,
             country,
             brand,
         }

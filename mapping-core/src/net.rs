@@ -50,8 +50,8 @@ use crate::policy::Share;
 use crate::psi::{Message, Mode};
 
 const MAGIC: &[u8; 8] = b"ACMAPNET";
-/// 3: the six messages of protocol version 4 (the pair round).
-const VERSION: u8 = 3;
+/// 3: the six messages of protocol version 4 (the pair round); 4: message version 5.
+const VERSION: u8 = 4;
 const MAX_FRAME: usize = 4 << 20;
 const CHUNK: usize = 1 << 20;
 /// Bytes of shared records allowed per partner account, on average, in a message bound.

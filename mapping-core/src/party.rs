@@ -341,7 +341,7 @@ impl Party {
                 h.update([0]);
             }
             let a = keyed.attributes(i);
-            h.update([1, u8::from(a.domain)]);
+            h.update([1, u8::from(a.domain), u8::from(a.several_domains)]);
             h.update(a.country.unwrap_or_default().as_bytes());
             h.update([0]);
             h.update(a.brand.unwrap_or_default().as_bytes());

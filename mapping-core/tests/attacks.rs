@@ -439,7 +439,8 @@ fn a_pair_round_of_other_entries_is_refused() {
     let (cmp, honest4) = b.compare(resp, &wire(&m3)).unwrap();
     let mut fewer = honest4.clone();
     let part = fewer.pairs.as_mut().unwrap();
-    part.points.truncate(part.points.len() - 3 * 32);
+    part.points
+        .truncate(part.points.len() - usize::from(mapping_core::compare::PAIR_SLOTS) * 32);
     part.populations[0].1 -= 1;
     let saved = fin.save();
     let e = a.decide(fin, &wire(&fewer)).unwrap_err().to_string();

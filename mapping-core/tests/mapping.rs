@@ -61,9 +61,11 @@ fn fixtures_map_to_the_ground_truth_as_documented() {
     assert_eq!(truth.len(), 877);
     // The generator plants homonyms, namesakes, public bodies on a company's label, one-edit
     // names, free-mail and placeholder websites (fixtures/README.md). Decided: 873 pairs, 868
-    // true; review: 21 pairs, 2 true; 7 true pairs are not decided. (With BRAND_NAME in the
-    // first round, protocol v3's default, two more true pairs reached review.)
-    assert_eq!((found.len(), review.len()), (873, 21), "decided and review pairs");
+    // true; review: 3 pairs, 2 true; 7 true pairs are not decided. (With BRAND_NAME in the
+    // first round, protocol v3's default, two more true pairs reached review. Under message
+    // version 4, 18 more false pairs reached review: namesakes with another domain where one
+    // side lacked a country, whose single presence value then hid the domains' difference.)
+    assert_eq!((found.len(), review.len()), (873, 3), "decided and review pairs");
     assert!(found.is_disjoint(&review));
     assert_eq!(found.intersection(&truth).count(), 868);
     assert_eq!(review.intersection(&truth).count(), 2);
@@ -95,7 +97,7 @@ fn fixtures_map_to_the_ground_truth_as_documented() {
         (Some(857), Some(858))
     );
     assert_eq!(ma.pair_total(), 873);
-    assert_eq!(rb.review.len(), 21);
+    assert_eq!(rb.review.len(), 3);
     // Matrix cells add up to the decided pairs, and the transposed matrix is the partner's.
     let cells: u64 = report.matrix.iter().map(|c| c.pairs).sum();
     assert_eq!(cells, 873);
@@ -147,7 +149,7 @@ fn hidden_population_and_counts_policy() {
         .chain(&full.review)
         .filter(|p| a.list().accounts[p.own].account.population.label() == "Former Customer")
         .count();
-    assert_eq!(894 - hidden_pairs, 749);
+    assert_eq!(876 - hidden_pairs, 733);
     assert_eq!(ma.pair_total(), 834);
     assert_eq!(mb.pair_total(), ma.pair_total());
 }
@@ -294,7 +296,7 @@ fn report_files_are_written_whole() {
     assert_eq!(matches.lines().count(), 874);
     assert_eq!(
         std::fs::read_to_string(dir.join("review.csv")).unwrap().lines().count(),
-        22
+        4
     );
     assert!(matches.starts_with("a_row,b_row,a_record_id,b_record_id,a_name,b_name,a_domains,b_domains,a_population,b_population,matched_keys,confidence"));
     let rejects = std::fs::read_to_string(dir.join("rejects.csv")).unwrap();
@@ -308,7 +310,7 @@ fn report_files_are_written_whole() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["summary"]["matched_pairs"], 873);
-    assert_eq!(summary["summary"]["review_pairs"], 21);
+    assert_eq!(summary["summary"]["review_pairs"], 3);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     // Issue 13: the file's name, never a local path.
     assert!(
@@ -370,7 +372,7 @@ fn hash_cache_makes_repeat_runs_skip_hashing() {
     let (hit2, second) = run();
     assert!(hit2, "the repeat run reads the cache");
     assert_eq!(second, first);
-    assert_eq!(first.len(), 894);
+    assert_eq!(first.len(), 876);
     assert_eq!(first.intersection(&truth()).count(), 870);
     // Damage the file: it is ignored (and rewritten), and the result stays right.
     let mut bytes = std::fs::read(&files[0]).unwrap();
@@ -444,7 +446,7 @@ fn streamed_lists_equal_built_ones() {
             .collect()
     };
     let from_stream = rows(Report::build(&streamed("a.csv"), &ma).unwrap());
-    assert_eq!(from_stream.len(), 731); // 873 decided, less the pairs of the hidden former customers
+    assert_eq!(from_stream.len(), 730); // 873 decided, less the pairs of the hidden former customers
     assert_eq!(from_stream, rows(Report::build(a.list(), &ma2).unwrap()));
     assert_eq!(
         rows(Report::build(&streamed("b.csv"), &mb).unwrap()),

@@ -56,8 +56,9 @@ use crate::error::{Error, Result};
 
 /// Magic bytes at the start of every message.
 pub const MAGIC: &[u8; 6] = b"ACMAP\0";
-/// Wire-format version.
-pub const VERSION: u8 = 4;
+/// Wire-format version. 5: the pair round compares domain and country presence in two
+/// slots (four values per candidate pair instead of three).
+pub const VERSION: u8 = 5;
 const FIXED_HEADER: usize = 124;
 /// Bytes of one returned value on the wire (whole, so that its proof can be checked).
 pub const VALUE_BYTES: usize = 32;
@@ -693,7 +694,7 @@ impl Message {
         match self.mode {
             Mode::Matches => {
                 lines.push("which of the sender's accounts share a key with the partner's (candidate pairs), and which key types are equal (DOMAIN and NAME by default; BRAND_NAME, NAME_COUNTRY, NAME_PRESENCE, NAME_FUZZY if enabled)");
-                lines.push("for candidate pairs that no domain decided, through the pair round: whether the two accounts hold a domain and a country alike, whether their countries are equal and whether their brand labels are equal (never the values), and so whether a domain or country both hold differs");
+                lines.push("for candidate pairs that no domain decided, through the pair round: whether the two accounts hold a domain (none, one or several) alike, whether they hold a country alike, whether their countries are equal and whether their brand labels are equal (never the values), and so whether a domain or country both hold differs");
                 lines.push("from that, the decision rule's verdict on each such pair (both sides compute the same); records travel only for pairs it keeps");
             }
             Mode::CountsOnly => {

@@ -49,7 +49,7 @@ pub fn rfc9497_voprf_context() -> Vec<u8> {
 /// The `contextString` the protocol proves under: versioned, and bound to the session, the
 /// protocol step and the chunk, so a proof cannot be carried to another place.
 pub fn protocol_context(session: &[u8; 16], step: u8, chunk: u64) -> Vec<u8> {
-    let mut c = b"acctmap-v4-DLEQ-ristretto255-SHA512-".to_vec();
+    let mut c = b"acctmap-v5-DLEQ-ristretto255-SHA512-".to_vec();
     c.extend_from_slice(session);
     c.push(step);
     c.extend_from_slice(&chunk.to_be_bytes());

@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::keys::KeyType;
 
 const MAGIC: &[u8; 8] = b"ACMAPST\0";
-const VERSION: u8 = 3;
+/// 4: message version 5 (the pair round's agreements hold two presence bits).
+const VERSION: u8 = 4;
 
 struct Enc(Zeroizing<Vec<u8>>);
 

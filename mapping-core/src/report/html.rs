@@ -537,7 +537,7 @@ pub(super) fn render(r: &Report) -> String {
             if d.pairs_compared > 0 {
                 let _ = write!(
                     h,
-                    "<li>For {} candidate pairs that no domain decided (the pair round): whether your account holds a domain and a country as the partner's does, and whether the two countries and brand labels are equal (never the values).</li>",
+                    "<li>For {} candidate pairs that no domain decided (the pair round): whether your account holds no domain, one or several as the partner's does, whether both or neither hold a country, and whether the two countries and brand labels are equal (never the values).</li>",
                     num(d.pairs_compared)
                 );
             }
