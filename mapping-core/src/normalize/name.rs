@@ -49,7 +49,8 @@ pub fn normalize_name(raw: &str) -> Option<String> {
 /// German spells `ü`, `ö`, `ä` as `ue`, `oe`, `ae` where the letter is missing
 /// (`Mueller`, `Goebel`, `Baecker`); after [`fold_text`] has made `Müller` into `muller`, the
 /// two spellings meet when the digraph becomes its vowel. Only before a consonant, so that
-/// `Boeing`, `Queen` and `Joe` keep theirs, and never `ue` after `q` (`Quest`). Both sides
+/// `Boeing`, `Queen` and `Joe` keep theirs, and never `ue` after `q` (`Quest`); `ae` also
+/// before `u`, the diphthong `äu` (`Allgaeu`, `Haeuser`), which no English word spells. Both sides
 /// fold alike, so the rare word that loses a letter it needed (`Michael` is `michal`) still
 /// equals itself.
 ///
@@ -59,6 +60,8 @@ pub fn normalize_name(raw: &str) -> Option<String> {
 /// assert_eq!(normalize_name("Goebel & Baecker").as_deref(), Some("gobel and backer"));
 /// assert_eq!(normalize_name("Aerzte Oerlikon"), normalize_name("Ärzte Örlikon"));
 /// assert_eq!(normalize_name("Boeing Queen Quest").as_deref(), Some("boeing queen quest"));
+/// assert_eq!(normalize_name("VR Bank Augsburg-Ostallgaeu"), normalize_name("VR Bank Augsburg-Ostallgäu"));
+/// assert_eq!(normalize_name("Haeuser Baeume").as_deref(), Some("hauser baume"));
 /// ```
 fn fold_umlaut_spellings(text: &str) -> String {
     let b = text.as_bytes();
@@ -67,9 +70,10 @@ fn fold_umlaut_spellings(text: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
+        let after = b.get(i + 2).copied();
         if matches!(c, b'a' | b'o' | b'u')
             && b.get(i + 1) == Some(&b'e')
-            && b.get(i + 2).is_some_and(|&n| consonant(n))
+            && (after.is_some_and(consonant) || (c == b'a' && after == Some(b'u')))
             && !(c == b'u' && i > 0 && b[i - 1] == b'q')
         {
             out.push(c);
