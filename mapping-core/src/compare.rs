@@ -365,6 +365,60 @@ mod tests {
         assert!(err.contains("not bound to their pairs"), "{err}");
     }
 
+    /// A partner that sends a presence value unlike its account's hides a disagreement:
+    /// the pair is then judged on what agrees. That is the bound protocol.md states: it
+    /// gets no more than a pair whose domains are not known, which holding the name in its
+    /// first round already gave it; it cannot make a pair that shows a difference disagree
+    /// less than "unknown", nor learn more than the bits an honest round shows.
+    #[test]
+    fn a_lie_about_presence_hides_a_disagreement_and_no_more() {
+        use crate::decide::{decide, Context, Field, Level, Presence, Verdict};
+        let mine = store(&[attrs(true, Some("DE"), Some("acme"))]);
+        let theirs = store(&[attrs(true, Some("DE"), Some("acme-industrie"))]);
+        let i_res = result(vec![candidate(0, 1, 1)]);
+        let r_res = result(vec![candidate(0, 1, 1)]);
+        let judge = |bits: Agreement| {
+            decide(
+                &[KeyType::Name],
+                Context {
+                    presence: Some(Presence {
+                        domain: true,
+                        country: true,
+                    }),
+                    name_pairs: Some(1),
+                    pair: Some(bits),
+                    ..Context::default()
+                },
+            )
+        };
+        let (honest, _) = run(&mine, &i_res, &theirs, &r_res);
+        let d = judge(honest[0]);
+        assert_eq!(d.level(Field::Domain), Some(Level::Disagree));
+        assert_eq!(d.verdict, Verdict::Review, "{}", d.explain());
+        // The responder claims several domains for its account.
+        let cfg = config(&PsiConfig::new(), 1);
+        let (ini, m1) = Initiator::start(&input(&i_res, &mine, Role::Initiator), &cfg).unwrap();
+        let honest_in = input(&r_res, &theirs, Role::Responder);
+        let mut keys = honest_in.accounts().match_keys(0);
+        keys[0].value = keys[0].value.replace("|d1", "|d2");
+        let mut lying = PartyInput::new();
+        lying.push(POPULATION, keys);
+        let (_, m2) = Responder::respond(&lying, &cfg, &m1).unwrap();
+        let (i_pairs, _) = ini.finish(&m2).unwrap();
+        let seen = read(&i_res, Role::Initiator, &i_pairs).unwrap();
+        assert!(!seen[0].domain_held && seen[0].country_held && seen[0].country);
+        let d = judge(seen[0]);
+        assert_eq!(d.level(Field::Domain), Some(Level::Unknown));
+        assert_eq!(d.verdict, Verdict::Match, "{}", d.explain());
+        // Exactly what a pair of the same name and country gets when one side has no domain.
+        let no_domain = judge(Agreement {
+            country_held: true,
+            country: true,
+            ..Agreement::default()
+        });
+        assert_eq!((d.verdict, d.score), (no_domain.verdict, no_domain.score));
+    }
+
     #[test]
     fn entries_must_be_the_candidates() {
         assert!(check_entries("message 3", 3, 3).is_ok());
