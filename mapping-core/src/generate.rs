@@ -4,7 +4,8 @@
 //! Not a pipeline stage: a tool that writes what the pipeline reads. Both files come from
 //! one universe of fictional companies; each side spells a shared company its own way
 //! (URL forms, e-mail-only contacts, country-TLD variants, legal forms, case, `&`/`and`,
-//! dropped diacritics, country spellings) and adds the mess real CRMs have (duplicates,
+//! dropped diacritics, country spellings, a group site that only one side lists beside the
+//! company's own) and adds the mess real CRMs have (duplicates,
 //! junk rows, IP addresses, free-mail contacts, blank lines, quoted newlines). `a.csv` looks
 //! like a Salesforce Account export, `b.csv` like a HubSpot company export (with a BOM).
 //! `truth.csv` lists the true pairs `(a_row, b_row)` so that matching quality can be
@@ -196,6 +197,10 @@ struct Company {
     country: usize,
     idn: bool,
     shopify: bool,
+    /// Also runs a group site (`<label>-group.com`): side A's website field lists both, side B
+    /// knows only the group site (as `Epiroc` is `epirocgroup.com epiroc.com` in one list and
+    /// `epiroc.com` in another).
+    group: bool,
     /// A trap's own website, where it differs from the one its name gives.
     site: Option<String>,
 }
@@ -235,13 +240,19 @@ impl Company {
         } else {
             stem
         };
+        let country = r.below(COUNTRIES.len() as u64) as usize;
+        let idn = r.chance(0.02);
+        let shopify = r.chance(0.01);
+        // Group sites are ASCII (an IDN's site may be written in punycode on one side).
+        let group = r.chance(0.03) && !idn;
         Company {
             stem,
             word,
-            country: r.below(COUNTRIES.len() as u64) as usize,
-            idn: r.chance(0.02),
-            shopify: r.chance(0.01),
+            country,
+            idn,
+            shopify,
             site: None,
+            group,
         }
     }
 
@@ -252,6 +263,8 @@ impl Company {
         let label = base.domain_label();
         // A homonym's or namesake's own site: the shared label, its own stem, a ccTLD.
         let own_site = |country: usize| Some(format!("{label}-{}.{}", own.stem.to_lowercase(), COUNTRIES[country].1));
+        // A trap runs no group site (it would be the shared company's, by its name).
+        let base = Company { group: false, ..base };
         match trap {
             Trap::Homonym => Company {
                 country: (base.country + 1 + (id % 3) as usize) % COUNTRIES.len(),
@@ -274,6 +287,7 @@ impl Company {
                     site: Some(site),
                     idn: false,
                     shopify: false,
+                    group: false,
                     ..base
                 }
             }
@@ -308,6 +322,10 @@ impl Company {
 
     fn domain_label(&self) -> String {
         self.name().to_lowercase().replace(' ', "-")
+    }
+
+    fn group_domain(&self) -> String {
+        format!("{}-group.com", self.domain_label())
     }
 
     fn domain(&self, tld: &str) -> String {
@@ -602,8 +620,17 @@ fn company_row(c: &Company, r: &mut Rng, flavor: Flavor, row: u64) -> Vec<String
         spell_website(c, r, tld)
     };
     let typed_trap = !email_only && !website.is_empty() && !website.contains(&c.domain_label());
+    // A group's two sites: A lists both in one field, B knows the group site only.
+    let own_site = !email_only && website.to_lowercase().contains(&c.domain_label());
+    let website = match flavor {
+        Flavor::Salesforce if c.group && own_site => format!("{website} {}", c.group_domain()),
+        Flavor::Hubspot if c.group && own_site => format!("https://www.{}/", c.group_domain()),
+        _ => website,
+    };
     let email = if email_only {
-        format!("{}@{}", r.pick(FIRST), c.domain(tld))
+        // A group's contacts write from the group domain, the one both sides know.
+        let domain = if c.group { c.group_domain() } else { c.domain(tld) };
+        format!("{}@{}", r.pick(FIRST), domain)
     } else if r.chance(0.1) {
         format!("{}@{}", r.pick(FIRST), r.pick(FREEMAIL))
     } else {
@@ -638,6 +665,7 @@ fn company_row(c: &Company, r: &mut Rng, flavor: Flavor, row: u64) -> Vec<String
                 0 => (website.clone(), String::new()),
                 1 => (String::new(), website.clone()),
                 _ if typed_trap => (website.clone(), String::new()),
+                _ if c.group && own_site => (c.group_domain(), website.clone()),
                 _ => (c.domain(tld), website.clone()),
             };
             let (domain, url) = if email_only {

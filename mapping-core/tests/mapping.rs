@@ -60,25 +60,41 @@ fn fixtures_map_to_the_ground_truth_as_documented() {
     let truth = truth();
     assert_eq!(truth.len(), 877);
     // The generator plants homonyms, namesakes, public bodies on a company's label, one-edit
-    // names, free-mail and placeholder websites (fixtures/README.md). Decided: 873 pairs, 868
-    // true; review: 3 pairs, 2 true; 7 true pairs are not decided. (With BRAND_NAME in the
+    // names, free-mail and placeholder websites, group sites (fixtures/README.md). Decided:
+    // 873 pairs, 867 true; review: 3 pairs, 2 true; 8 true pairs are not decided. (With BRAND_NAME in the
     // first round, protocol v3's default, two more true pairs reached review. Under message
     // version 4, 18 more false pairs reached review: namesakes with another domain where one
     // side lacked a country, whose single presence value then hid the domains' difference.)
     assert_eq!((found.len(), review.len()), (873, 3), "decided and review pairs");
     assert!(found.is_disjoint(&review));
-    assert_eq!(found.intersection(&truth).count(), 868);
+    assert_eq!(found.intersection(&truth).count(), 867);
     assert_eq!(review.intersection(&truth).count(), 2);
-    // The 5 false decided pairs are same-name traps where one side holds no usable domain, so
-    // the domain disagreement cannot be seen: same name, same country, nothing against them.
+    // A's website field lists the company's site and its group site, B knows the group site
+    // only: no DOMAIN match (A's first domain is keyed), and the pair round does not read the
+    // unkeyed second domain as a disagreement. Before version 5, all 20 were dropped (-8).
+    let group: Vec<_> = report
+        .matches
+        .iter()
+        .filter(|m| m.a_domains.contains("-group.com") && m.b_domains.contains("-group.com"))
+        .collect();
+    assert_eq!(group.len(), 20);
+    for m in &group {
+        assert!(truth.contains(&(m.a_row, m.b_row.parse().unwrap())), "{m:?}");
+        assert!(m.evidence.contains("domain=unknown(+0)"), "{m:?}");
+    }
+    // The 6 false decided pairs are same-name traps where the domain disagreement cannot be
+    // seen: in 5 one side holds no usable domain; in 1 side A lists two domains (its own and a
+    // group site), of which the first round keyed one, so a namesake's other domain is not
+    // known to differ. Same name, same country, nothing against them.
     let false_pairs: Vec<_> = report
         .matches
         .iter()
         .filter(|m| !truth.contains(&(m.a_row, m.b_row.parse().unwrap())))
         .collect();
-    assert_eq!(false_pairs.len(), 5);
+    assert_eq!(false_pairs.len(), 6);
     for m in &false_pairs {
-        assert!(m.a_domains.is_empty() || m.b_domains.is_empty(), "{m:?}");
+        let several = m.a_domains.contains(' ');
+        assert!(m.a_domains.is_empty() || m.b_domains.is_empty() || several, "{m:?}");
         assert!(m.evidence.starts_with("name=agree("), "{m:?}");
         assert!(m.evidence.ends_with(" domain=unknown(+0) country=agree(+3)"), "{m:?}");
     }
@@ -94,7 +110,7 @@ fn fixtures_map_to_the_ground_truth_as_documented() {
             report.summary.own_accounts_matched,
             report.summary.partner_accounts_matched
         ),
-        (Some(857), Some(858))
+        (Some(856), Some(858))
     );
     assert_eq!(ma.pair_total(), 873);
     assert_eq!(rb.review.len(), 3);
@@ -149,8 +165,8 @@ fn hidden_population_and_counts_policy() {
         .chain(&full.review)
         .filter(|p| a.list().accounts[p.own].account.population.label() == "Former Customer")
         .count();
-    assert_eq!(876 - hidden_pairs, 733);
-    assert_eq!(ma.pair_total(), 834);
+    assert_eq!(876 - hidden_pairs, 732);
+    assert_eq!(ma.pair_total(), 833);
     assert_eq!(mb.pair_total(), ma.pair_total());
 }
 
@@ -373,7 +389,7 @@ fn hash_cache_makes_repeat_runs_skip_hashing() {
     assert!(hit2, "the repeat run reads the cache");
     assert_eq!(second, first);
     assert_eq!(first.len(), 876);
-    assert_eq!(first.intersection(&truth()).count(), 870);
+    assert_eq!(first.intersection(&truth()).count(), 869);
     // Damage the file: it is ignored (and rewritten), and the result stays right.
     let mut bytes = std::fs::read(&files[0]).unwrap();
     bytes[100] ^= 1;
@@ -446,7 +462,7 @@ fn streamed_lists_equal_built_ones() {
             .collect()
     };
     let from_stream = rows(Report::build(&streamed("a.csv"), &ma).unwrap());
-    assert_eq!(from_stream.len(), 730); // 873 decided, less the pairs of the hidden former customers
+    assert_eq!(from_stream.len(), 729); // 871 decided, less the pairs of the hidden former customers
     assert_eq!(from_stream, rows(Report::build(a.list(), &ma2).unwrap()));
     assert_eq!(
         rows(Report::build(&streamed("b.csv"), &mb).unwrap()),
