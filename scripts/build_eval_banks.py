@@ -32,9 +32,9 @@ import re
 import sys
 import zipfile
 
+from evalsets import FREE_MAIL, write_rows, write_truth
+
 SEED = 20261201
-FREE_MAIL = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "web.de", "gmx.de", "yahoo.co.jp",
-             "mail.ru", "orange.fr", "libero.it", "btinternet.com", "t-online.de", "icloud.com", "aol.com"]
 PLACEHOLDERS = ["n/a", "none", "www.", "http://", "-", "tbd"]
 COUNTRY_NAMES = {"DE": "Germany", "GB": "United Kingdom", "CH": "Switzerland", "AT": "Austria", "IT": "Italy",
                  "FR": "France", "ES": "Spain", "NL": "Netherlands", "BE": "Belgium", "LU": "Luxembourg",
@@ -255,23 +255,11 @@ def main(wheel, out="eval/banks"):
                 tags[("b", i)].add("name variant")
             w.writerow([f"{9000000 + i}", name, website("b", i), country("b", i, e["cc"]),
                         rng.choice(["customer", "opportunity", "lead", "evangelist"])])
-    with open(f"{out}/truth.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["a_row", "b_row", "class"])
-        for e in sorted(both, key=lambda e: a_row_of[e["id"]]):
-            a, b = a_row_of[e["id"]], b_row_of[e["id"]]
-            t = tags[("a", a)] | tags[("b", b)]
-            cls = next((c for c in ["typo", "umlaut spelling", "legal form", "name variant", "free-mail website",
-                                    "country missing", "placeholder website"]
-                        if c in t), "same name")
-            w.writerow([a, b, cls])
-    with open(f"{out}/rows.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["side", "row", "group", "tags"])
-        for side, ents_, rows_of in (("a", a_ents, a_row_of), ("b", b_ents, b_row_of)):
-            for e in ents_:
-                r = rows_of[e["id"]]
-                w.writerow([side, r, ";".join(groups.get(e["id"], [])), ";".join(sorted(tags[(side, r)]))])
+    write_truth(out, [(a_row_of[e["id"]], b_row_of[e["id"]]) for e in both], tags,
+                ["typo", "umlaut spelling", "legal form", "name variant", "free-mail website", "country missing",
+                 "placeholder website"], "same name")
+    write_rows(out, [(side, [(e["id"], rows_of[e["id"]]) for e in ents_])
+                     for side, ents_, rows_of in (("a", a_ents, a_row_of), ("b", b_ents, b_row_of))], groups, tags)
     print(f"{n} institutions; A {len(a_ents)} rows, B {len(b_ents)} rows, {len(both)} true pairs, "
           f"{sum(1 for g in by_name.values() if len(g) > 1)} homonym groups", file=sys.stderr)
 

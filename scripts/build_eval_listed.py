@@ -33,9 +33,9 @@ import sys
 import urllib.parse
 import zipfile
 
+from evalsets import FREE_MAIL, write_rows, write_truth
+
 SEED = 20261206
-FREE_MAIL = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "web.de", "gmx.de", "yahoo.co.jp",
-             "mail.ru", "orange.fr", "libero.it", "btinternet.com", "t-online.de", "icloud.com", "aol.com"]
 
 
 def load(wheel):
@@ -154,22 +154,11 @@ def main(wheel, out="eval/listed"):
                 tags[("b", i)].add("name variant")
             w.writerow([f"{9000000 + i}", name, site, country("b", i, hq_country(c)),
                         rng.choice(["customer", "opportunity", "lead", "evangelist"])])
-    with open(f"{out}/truth.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["a_row", "b_row", "class"])
-        for cid in sorted(both, key=lambda i: a_row_of[i]):
-            a, b = a_row_of[cid], b_row_of[cid]
-            t = tags[("a", a)] | tags[("b", b)]
-            cls = next((k for k in ["name variant", "another domain", "free-mail website", "no website",
-                                    "country missing"] if k in t), "same name and site")
-            w.writerow([a, b, cls])
-    with open(f"{out}/rows.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["side", "row", "group", "tags"])
-        for side, ents_, rows_of in (("a", a_ents, a_row_of), ("b", b_ents, b_row_of)):
-            for c in ents_:
-                r = rows_of[c["id"]]
-                w.writerow([side, r, ";".join(groups.get(c["id"], [])), ";".join(sorted(tags[(side, r)]))])
+    write_truth(out, [(a_row_of[i], b_row_of[i]) for i in both], tags,
+                ["name variant", "another domain", "free-mail website", "no website", "country missing"],
+                "same name and site")
+    write_rows(out, [(side, [(c["id"], rows_of[c["id"]]) for c in ents_])
+                     for side, ents_, rows_of in (("a", a_ents, a_row_of), ("b", b_ents, b_row_of))], groups, tags)
     print(f"{n} companies; A {len(a_ents)} rows, B {len(b_ents)} rows, {len(both)} true pairs", file=sys.stderr)
 
 
