@@ -32,7 +32,7 @@ import re
 import sys
 import zipfile
 
-from evalsets import FREE_MAIL, write_rows, write_truth
+from evalsets import FREE_MAIL, HUBSPOT, SALESFORCE, write_export, write_rows, write_truth
 
 SEED = 20261201
 PLACEHOLDERS = ["n/a", "none", "www.", "http://", "-", "tbd"]
@@ -235,26 +235,21 @@ def main(wheel, out="eval/banks"):
             b_name[e["id"]] = respell_legal_form(e["name"])
             b_class[e["id"]] = "legal form"
 
-    a_row_of, b_row_of = {}, {}
-    with open(f"{out}/a.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["Account ID", "Account Name", "Website", "Billing Country", "Type"])
-        for i, e in enumerate(a_ents, 1):
-            a_row_of[e["id"]] = i
-            w.writerow([f"001A{i:06d}", e["name"], website("a", i), country("a", i, e["cc"]),
-                        rng.choice(["Customer", "Prospect", "Customer - Direct", "Partner"])])
-    with open(f"{out}/b.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["Record ID", "Company name", "Website URL", "Country/Region", "Lifecycle Stage"])
-        for i, e in enumerate(b_ents, 1):
-            b_row_of[e["id"]] = i
-            name = b_name.get(e["id"], e["short"])
-            if e["id"] in b_class:
-                tags[("b", i)].add(b_class[e["id"]])
-            elif name.lower() != e["name"].lower():
-                tags[("b", i)].add("name variant")
-            w.writerow([f"{9000000 + i}", name, website("b", i), country("b", i, e["cc"]),
-                        rng.choice(["customer", "opportunity", "lead", "evangelist"])])
+    def a_row(i, e):
+        return [f"001A{i:06d}", e["name"], website("a", i), country("a", i, e["cc"]),
+                rng.choice(["Customer", "Prospect", "Customer - Direct", "Partner"])]
+
+    def b_row(i, e):
+        name = b_name.get(e["id"], e["short"])
+        if e["id"] in b_class:
+            tags[("b", i)].add(b_class[e["id"]])
+        elif name.lower() != e["name"].lower():
+            tags[("b", i)].add("name variant")
+        return [f"{9000000 + i}", name, website("b", i), country("b", i, e["cc"]),
+                rng.choice(["customer", "opportunity", "lead", "evangelist"])]
+
+    a_row_of = write_export(f"{out}/a.csv", SALESFORCE, a_ents, a_row)
+    b_row_of = write_export(f"{out}/b.csv", HUBSPOT, b_ents, b_row)
     write_truth(out, [(a_row_of[e["id"]], b_row_of[e["id"]]) for e in both], tags,
                 ["typo", "umlaut spelling", "legal form", "name variant", "free-mail website", "country missing",
                  "placeholder website"], "same name")

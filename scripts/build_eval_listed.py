@@ -26,14 +26,13 @@ another company's are labelled in rows.csv (`homonym:`, `label:` groups).
 Writes a.csv, b.csv, truth.csv (a_row, b_row, class) and rows.csv (side, row, group, tags).
 """
 import collections
-import csv
 import random
 import re
 import sys
 import urllib.parse
 import zipfile
 
-from evalsets import FREE_MAIL, write_rows, write_truth
+from evalsets import FREE_MAIL, HUBSPOT, SALESFORCE, write_export, write_rows, write_truth
 
 SEED = 20261206
 
@@ -122,38 +121,33 @@ def main(wheel, out="eval/listed"):
             return rng.choice(FREE_MAIL)
         return None
 
-    a_row_of, b_row_of = {}, {}
-    with open(f"{out}/a.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["Account ID", "Account Name", "Website", "Billing Country", "Type"])
-        for i, c in enumerate(a_ents, 1):
-            a_row_of[c["id"]] = i
-            site = (c.get("metadata") or {}).get("website") or ""
-            if not domains(site):
-                tags[("a", i)].add("no website")
-            site = free_mail("a", i) or site
-            w.writerow([f"001A{i:06d}", c["name"], site, country("a", i, c.get("country") or ""),
-                        rng.choice(["Customer", "Prospect", "Customer - Direct", "Partner"])])
-    with open(f"{out}/b.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["Record ID", "Company name", "Website URL", "Country/Region", "Lifecycle Stage"])
-        for i, c in enumerate(b_ents, 1):
-            b_row_of[c["id"]] = i
-            listed = domains((c.get("metadata") or {}).get("website"))
-            site = f"https://www.{listed[-1]}/" if listed else ""
-            if not listed:
-                tags[("b", i)].add("no website")
-            elif len(set(listed)) > 1:
-                tags[("b", i)].add("another domain")
-            if listed and rng.random() < 0.10:
-                tags[("b", i)].add("no website")
-                site = ""
-            site = free_mail("b", i) or site
-            name = wiki_title(c)
-            if fold(name) != fold(c["name"]):
-                tags[("b", i)].add("name variant")
-            w.writerow([f"{9000000 + i}", name, site, country("b", i, hq_country(c)),
-                        rng.choice(["customer", "opportunity", "lead", "evangelist"])])
+    def a_row(i, c):
+        site = (c.get("metadata") or {}).get("website") or ""
+        if not domains(site):
+            tags[("a", i)].add("no website")
+        site = free_mail("a", i) or site
+        return [f"001A{i:06d}", c["name"], site, country("a", i, c.get("country") or ""),
+                rng.choice(["Customer", "Prospect", "Customer - Direct", "Partner"])]
+
+    def b_row(i, c):
+        listed = domains((c.get("metadata") or {}).get("website"))
+        site = f"https://www.{listed[-1]}/" if listed else ""
+        if not listed:
+            tags[("b", i)].add("no website")
+        elif len(set(listed)) > 1:
+            tags[("b", i)].add("another domain")
+        if listed and rng.random() < 0.10:
+            tags[("b", i)].add("no website")
+            site = ""
+        site = free_mail("b", i) or site
+        name = wiki_title(c)
+        if fold(name) != fold(c["name"]):
+            tags[("b", i)].add("name variant")
+        return [f"{9000000 + i}", name, site, country("b", i, hq_country(c)),
+                rng.choice(["customer", "opportunity", "lead", "evangelist"])]
+
+    a_row_of = write_export(f"{out}/a.csv", SALESFORCE, a_ents, a_row)
+    b_row_of = write_export(f"{out}/b.csv", HUBSPOT, b_ents, b_row)
     write_truth(out, [(a_row_of[i], b_row_of[i]) for i in both], tags,
                 ["name variant", "another domain", "free-mail website", "no website", "country missing"],
                 "same name and site")

@@ -26,3 +26,20 @@ def write_rows(out, sides, groups, tags):
         for side, rows in sides:
             for ident, r in rows:
                 w.writerow([side, r, ";".join(groups.get(ident, [])), ";".join(sorted(tags[(side, r)]))])
+
+
+SALESFORCE = ["Account ID", "Account Name", "Website", "Billing Country", "Type"]
+HUBSPOT = ["Record ID", "Company name", "Website URL", "Country/Region", "Lifecycle Stage"]
+
+
+def write_export(path, header, ents, row):
+    """One side's export: `row(i, ent)` gives row i's fields (rows count from 1). Returns
+    each entity's row, by its id."""
+    rows_of = {}
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for i, e in enumerate(ents, 1):
+            rows_of[e["id"]] = i
+            w.writerow(row(i, e))
+    return rows_of
