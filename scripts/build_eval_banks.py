@@ -24,7 +24,6 @@ CRM lists have are planted from the data itself, with a fixed seed:
 Writes a.csv, b.csv, truth.csv (a_row, b_row, class) and rows.csv (side, row, group, tags).
 """
 import collections
-import csv
 import io
 import json
 import random
