@@ -234,13 +234,12 @@ fn names_agree(types: &[KeyType]) -> bool {
 ///
 /// Besides each pair's own keys, the rule reads one fact of the whole candidate set: how
 /// many accounts share the pair's name on each side; for a pair whose countries agree and
-/// nothing disagrees, only those not told apart from the pair's accounts by a disagreement (its *rivals*: a
-/// `Deutsche Bank` in France is no rival of the one in Germany once the pair round shows
-/// their countries differ). Both partners see the same candidate pairs (the key types of a
-/// pair are equal on both sides) and the same levels, so both compute the same counts and
-/// reach the same verdicts. The counts are taken
-/// over all candidates, before any is dropped, so deciding the same candidates again gives
-/// the same result.
+/// nothing disagrees, only those not told apart from the pair's accounts by a disagreement
+/// (its *rivals*: a `Deutsche Bank` in France is no rival of the one in Germany once the
+/// pair round shows their countries differ). Both partners see the same candidate pairs
+/// (the key types of a pair are equal on both sides) and the same levels, so both compute
+/// the same counts and reach the same verdicts. The counts are taken over all candidates,
+/// before any is dropped, so deciding the same candidates again gives the same result.
 ///
 /// `types` are the key types the session compares (this side's [`crate::KeyConfig`]; both
 /// sides must use the same): the marker shows a disagreement only for a field whose key
@@ -272,12 +271,13 @@ pub fn decide_all(
         })
         .collect();
     // Name frequency, counted two ways. For a pair whose countries agree (and nothing
-    // disagrees), what needs to be rare is the name in that country: a candidate that shares the name but shows a
-    // disagreement (another country, another domain) is told apart by it and is no rival
-    // (`Deutsche Bank` in twelve countries on each side is twelve unambiguous pairs, not 144
-    // candidates of one common name). For any other pair, the name alone carries the
-    // evidence, and every candidate sharing it counts (a `Deutsche Bank` without a country
-    // could be any of the twelve).
+    // disagrees), what needs to be rare is the name in that country: a candidate that
+    // shares the name but shows a disagreement (another country, another domain) is told
+    // apart by it and is no rival (`Deutsche Bank` in twelve countries on each side is twelve
+    // unambiguous pairs, not 144 candidates of one common name). For any other pair, the
+    // name alone carries the evidence, and every candidate sharing it counts (a `Deutsche
+    // Bank` without a country could be any of the twelve). The levels do not depend on the
+    // name's weight, so a first pass without it gives them.
     let verdicts: Vec<Decision> = matches
         .iter()
         .zip(&contexts)
@@ -327,7 +327,7 @@ impl Counts {
     fn pairs(&self, m: &PsiMatch) -> u32 {
         let mine = self.peers_of_own.get(&m.own_account).copied().unwrap_or(1);
         let theirs = self.owns_of_peer.get(&m.peer_account).copied().unwrap_or(1);
-        mine.max(1).saturating_mul(theirs.max(1))
+        mine.saturating_mul(theirs)
     }
 }
 

@@ -335,7 +335,9 @@ pub fn derive(account: &NormalizedAccount, config: &KeyConfig) -> (Vec<MatchKey>
         let mut seen = Vec::new();
         let (firsts, rest): (Vec<MatchKey>, Vec<MatchKey>) = keys.into_iter().partition(|k| {
             let first = !seen.contains(&k.kind);
-            seen.push(k.kind);
+            if first {
+                seen.push(k.kind);
+            }
             first
         });
         keys = firsts;
